@@ -1,0 +1,107 @@
+"""Headless entry point: `python -m lab run|show ...` -> run folders and one-screen summaries."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from lab.config_io import ConfigError, load_config, parse_override, run_id_of
+from lab.store import RunFolderError, folder_name, is_complete
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_DIVERGED = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line and exit with EXIT_BAD_INPUT."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see python -m lab {self.prog.split()[-1]} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: run and show."""
+    parser = _Parser(prog="python -m lab", description="Vanishing Gradient Lab, headless.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = commands.add_parser("run", help="train one experiment and write its run folder")
+    run.add_argument("config", help="experiment YAML file")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a field, e.g. --set model.depth=20 (value parsed as YAML)")
+    run.add_argument("--out", default="runs", help="output folder (default: runs/)")
+    run.add_argument("--quick", action="store_true", help="shrink the experiment (see README) for a fast check")
+    show = commands.add_parser("show", help="print the summary of a saved run folder")
+    show.add_argument("run_dir", help="a run folder written by `run`")
+    return parser
+
+
+def command_run(arguments) -> int:
+    """Validate, train with a progress bar, save, print the summary."""
+    from lab import report, store
+    from lab.experiment import run
+
+    overrides = dict(parse_override(text) for text in arguments.overrides)
+    config = load_config(Path(arguments.config), overrides=overrides, quick=arguments.quick)
+    folder = Path(arguments.out) / folder_name(config, run_id_of(config))
+    if is_complete(folder):
+        # Same resolved config, same id, same numbers: a complete folder is never rewritten.
+        print(f"already complete (same config, same run id): {folder}", file=sys.stderr)
+        result = store.load(folder)
+    else:
+        result = run(config, on_progress=_progress_bar())
+        folder = store.save(result, arguments.out)
+    print(report.summary_text(result, folder))
+    if result.status != "ok":
+        print(f"error: run {result.status}: {result.summary['message']}", file=sys.stderr)
+        return EXIT_DIVERGED
+    return EXIT_OK
+
+
+def _progress_bar():
+    """An on_progress callback drawing a tqdm bar on stderr (steps done / total)."""
+    from tqdm import tqdm
+
+    bar = {}
+
+    def on_progress(step, total_steps, layers, history):
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=max(total_steps, 1), unit="step", file=sys.stderr, dynamic_ncols=True, leave=False)
+        bar["bar"].n = step
+        if not history.empty:
+            last = history.iloc[-1]
+            bar["bar"].set_postfix(epoch=int(last["epoch"]), loss=f"{last['loss']:.4f}", accuracy=f"{last['accuracy']:.3f}")
+        bar["bar"].refresh()
+        if step >= total_steps:
+            bar["bar"].close()
+
+    return on_progress
+
+
+def command_show(arguments) -> int:
+    """Print the same summary for a saved run."""
+    from lab import report, store
+
+    folder = Path(arguments.run_dir)
+    print(report.summary_text(store.load(folder), folder))
+    return EXIT_OK
+
+
+def main(argv=None) -> int:
+    """Parse, dispatch, and turn every bad input into one error line and a non-zero exit."""
+    arguments = build_parser().parse_args(argv)
+    handlers = {"run": command_run, "show": command_show}
+    try:
+        return handlers[arguments.command](arguments)
+    except (ConfigError, RunFolderError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as error:
+        print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("error: interrupted; finished run folders are intact", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - a bug: one line, and the traceback on request
+        if os.environ.get("LAB_DEBUG"):
+            raise
+        print(f"error: internal error {type(error).__name__}: {error} (set LAB_DEBUG=1 for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL

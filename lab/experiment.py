@@ -1,0 +1,99 @@
+"""run(config) -> RunResult: data, model, instrumented training, the four frames and the summary."""
+from __future__ import annotations
+
+import math
+import platform
+import time
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from lab import __version__
+from lab.config import ExperimentConfig
+from lab.config_io import load_config, run_id_of
+from lab.data import TWO_DIMENSIONAL, Dataset, grid_for_boundary, make_dataset
+from lab.result import FORMAT_VERSION, RunResult, frame
+
+# Seeds are explicit and derived per purpose, never process-global: the app trains for several
+# visitors in one process. make_dataset takes the run seed; the others use these stream keys.
+PROBE_STREAM, SHUFFLE_STREAM = 2, 3
+
+ProgressCallback = Callable[[int, int, pd.DataFrame, pd.DataFrame], None]
+
+
+def prepare_data(config: ExperimentConfig) -> tuple[Dataset, np.ndarray]:
+    """The run's data set and the indices of its fixed probe batch in the training split (no TF)."""
+    data = config.data
+    dataset = make_dataset(
+        data.dataset, data.num_samples, data.noise, data.num_features, data.num_classes, data.validation_split, config.seed
+    )
+    rng = np.random.default_rng([config.seed, PROBE_STREAM])
+    probe_index = np.sort(rng.choice(len(dataset.x_train), size=config.probe.num_samples, replace=False))
+    return dataset, probe_index
+
+
+def steps_per_epoch(config: ExperimentConfig) -> int:
+    """Optimizer updates per epoch (the last batch may be smaller)."""
+    return math.ceil(config.num_train_samples / config.training.batch_size)
+
+
+def run(config, on_progress: ProgressCallback | None = None) -> RunResult:
+    """Train one experiment with the probes on and return its frames; TensorFlow is imported here."""
+    if not isinstance(config, ExperimentConfig):
+        config = load_config(config)
+    from lab.trainer import Trainer  # imports TensorFlow (about 7 s the first time)
+
+    started = time.perf_counter()
+    run_id = run_id_of(config)
+    dataset, probe_index = prepare_data(config)
+    trainer = Trainer(config, dataset, probe_index, run_id, on_progress)
+    status, message = trainer.train()
+    boundary = trainer.boundary_rows() if (status == "ok" and config.data.dataset in TWO_DIMENSIONAL) else []
+    history = frame("history", trainer.history_rows)
+    summary = {
+        "format_version": FORMAT_VERSION,
+        "lab_version": __version__,
+        "run_id": run_id,
+        "name": config.name,
+        "config": config.model_dump(mode="json"),
+        "status": status,
+        "message": message,
+        "final": final_metrics(history),
+        "steps": trainer.step,
+        "wall_time_seconds": round(time.perf_counter() - started, 3),
+        "versions": versions(),
+        "seed": config.seed,
+        "threads": trainer.threads,
+    }
+    return RunResult(
+        config=config,
+        layers=frame("layers", trainer.layer_rows),
+        history=history,
+        histograms=frame("histograms", trainer.histogram_rows),
+        boundary=frame("boundary", boundary),
+        summary=summary,
+    )
+
+
+def final_metrics(history: pd.DataFrame) -> dict:
+    """The last epoch's loss and accuracies (None when no epoch ran); JSON-safe."""
+    if history.empty:
+        return {"loss": None, "accuracy": None, "val_loss": None, "val_accuracy": None}
+    last = history.iloc[-1]
+    return {key: (None if pd.isna(last[key]) else float(last[key])) for key in ("loss", "accuracy", "val_loss", "val_accuracy")}
+
+
+def versions() -> dict:
+    """Versions that decide the numbers, so a difference across machines can be traced."""
+    import keras
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "platform": platform.platform(),
+    }

@@ -1,0 +1,69 @@
+"""Numpy side of the probe: the rows of the layers and histograms frames from one ProbeReading."""
+from __future__ import annotations
+
+import numpy as np
+
+from lab import activations as act
+from lab.probes import ProbeReading
+
+# Fixed pre-activation bins for every run, so steps and runs compare bin for bin. Values beyond the
+# range are counted in the outermost bins (a long tail still shows as a spike at the edge).
+HISTOGRAM_EDGES = np.linspace(-8.0, 8.0, 65)
+
+
+def dead_fraction(layer_output: np.ndarray) -> float:
+    """Share of units whose output is exactly 0 for every probe sample ("dead on the probe")."""
+    return float(np.mean(np.all(layer_output == 0.0, axis=0)))
+
+
+def saturated_fraction(name: str, preactivation: np.ndarray, alpha: float) -> float:
+    """Share of (unit, sample) pairs where |f'(z)| < 5% of its maximum; NaN without a saturating regime."""
+    if name not in act.SATURATING:
+        return float("nan")
+    return float(np.mean(act.saturated_mask(name, preactivation.astype(np.float64), alpha)))
+
+
+def update_ratio(kernel: np.ndarray, previous: np.ndarray | None) -> float:
+    """||W - W_previous|| / ||W_previous||, NaN at the first record."""
+    if previous is None:
+        return float("nan")
+    base = np.linalg.norm(previous.astype(np.float64))
+    change = np.linalg.norm(kernel.astype(np.float64) - previous.astype(np.float64))
+    return float(change / base) if base > 0 else float("inf") if change > 0 else 0.0
+
+
+def layer_rows(reading: ProbeReading, previous_kernels, activation: str, alpha: float, context: dict) -> list[dict]:
+    """One row per Dense layer (hidden layers 1..depth, then the output layer) of the layers frame."""
+    depth = len(reading.activations)
+    rows = []
+    for index, kernel in enumerate(reading.kernels):
+        hidden = index < depth
+        output = reading.activations[index] if hidden else None
+        rows.append({
+            **context,
+            "layer": index + 1,
+            "layer_kind": "hidden" if hidden else "output",
+            "grad_norm": reading.kernel_grad_norms[index],
+            "bias_grad_norm": reading.bias_grad_norms[index],
+            "preact_grad_rms": reading.preact_grad_rms[index],
+            "weight_norm": float(np.linalg.norm(kernel.astype(np.float64))),
+            "update_ratio": update_ratio(kernel, None if previous_kernels is None else previous_kernels[index]),
+            "dead_fraction": dead_fraction(output) if hidden else float("nan"),
+            "saturated_fraction": saturated_fraction(activation, reading.preactivations[index], alpha) if hidden else float("nan"),
+            # For the output row, statistics of the logits: what the head passes to sigmoid/softmax.
+            "activation_mean": float(np.mean(output if hidden else reading.preactivations[index])),
+            "activation_std": float(np.std(output if hidden else reading.preactivations[index])),
+        })
+    return rows
+
+
+def histogram_rows(reading: ProbeReading, context: dict) -> list[dict]:
+    """Per layer, counts of the pre-activations in HISTOGRAM_EDGES (outliers in the edge bins)."""
+    rows = []
+    lows, highs = HISTOGRAM_EDGES[:-1], HISTOGRAM_EDGES[1:]
+    for index, z in enumerate(reading.preactivations):
+        clipped = np.clip(z.ravel(), HISTOGRAM_EDGES[0], HISTOGRAM_EDGES[-1])
+        counts, _ = np.histogram(clipped, bins=HISTOGRAM_EDGES)
+        for low, high, count in zip(lows, highs, counts):
+            rows.append({**context, "layer": index + 1, "bin_left": float(low), "bin_right": float(high), "count": int(count)})
+    return rows

@@ -1,0 +1,111 @@
+"""The instrumented training loop: compiled steps, probe records on schedule, divergence detection."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from lab.config import ExperimentConfig
+from lab.data import Dataset, grid_for_boundary
+from lab.experiment import SHUFFLE_STREAM, steps_per_epoch
+from lab.measures import histogram_rows, layer_rows
+from lab.models import build_network
+from lab.probes import make_probe
+from lab.result import frame
+from lab.tf_runtime import import_tensorflow, thread_settings
+from lab.training import CompiledSteps
+
+
+class Trainer:
+    """Runs one experiment and accumulates the rows of its frames as it goes."""
+
+    def __init__(self, config: ExperimentConfig, dataset: Dataset, probe_index: np.ndarray, run_id: str, on_progress=None):
+        import_tensorflow()
+        self.config, self.dataset, self.run_id, self.on_progress = config, dataset, run_id, on_progress
+        self.binary = config.model.output_activation == "sigmoid"
+        features = dataset.x_train.shape[1]
+        self.network = build_network(config.model, features, dataset.num_classes, config.seed)
+        self.steps = CompiledSteps(self.network, config.training, features, self.binary)
+        self.probe = make_probe(self.network, features, self.binary)
+        self.probe_inputs = dataset.x_train[probe_index]
+        self.probe_labels = dataset.y_train[probe_index]
+        self.steps_per_epoch = steps_per_epoch(config)
+        self.total_steps = config.training.epochs * self.steps_per_epoch
+        self.threads = thread_settings()
+        self.step = 0
+        self.layer_rows: list[dict] = []
+        self.histogram_rows: list[dict] = []
+        self.history_rows: list[dict] = []
+        self.previous_kernels = None
+        self.last_recorded_step = -1
+
+    def record(self) -> None:
+        """Measure the network on the probe batch at the current step and append the rows."""
+        reading = self.probe(self.probe_inputs, self.probe_labels)
+        context = {"run_id": self.run_id, "step": self.step, "epoch": self.step // self.steps_per_epoch}
+        model = self.config.model
+        self.layer_rows += layer_rows(reading, self.previous_kernels, model.activation, model.leaky_alpha, context)
+        self.histogram_rows += histogram_rows(reading, context)
+        self.previous_kernels = reading.kernels
+        self.last_recorded_step = self.step
+        if self.on_progress is not None:
+            self.on_progress(self.step, self.total_steps, frame("layers", self.layer_rows), frame("history", self.history_rows))
+
+    def train(self) -> tuple[str, str]:
+        """Record at step 0, train epoch by epoch, record on schedule and at the end; (status, message)."""
+        every = self.config.training.record_every
+        self.record()
+        x_train, y_train = self.dataset.x_train, self.dataset.y_train
+        batch_size = self.config.training.batch_size
+        rng = np.random.default_rng([self.config.seed, SHUFFLE_STREAM])
+        for epoch in range(1, self.config.training.epochs + 1):
+            order = rng.permutation(len(x_train))
+            loss_sum, correct = 0.0, 0.0
+            for start in range(0, len(order), batch_size):
+                index = order[start:start + batch_size]
+                batch_loss, batch_correct = self.steps.train_step(x_train[index], y_train[index])
+                batch_loss = float(batch_loss)
+                if not math.isfinite(batch_loss):
+                    # The update that produced a NaN/inf loss was computed from finite weights; the
+                    # loss is measured before the update, so the weights of this step are already bad.
+                    return "diverged", (
+                        f"loss became {batch_loss} at step {self.step + 1} (epoch {epoch}); every record up to "
+                        f"step {self.last_recorded_step} is kept. Lower training.learning_rate "
+                        f"(now {self.config.training.learning_rate})"
+                    )
+                self.step += 1
+                loss_sum, correct = loss_sum + batch_loss, correct + float(batch_correct)
+                if every != "epoch" and self.step % every == 0:
+                    self.record()
+            self.history_rows.append(self.history_row(epoch, loss_sum, correct))
+            if every == "epoch":
+                self.record()
+        if self.last_recorded_step != self.step:
+            self.record()  # the end of training is always recorded
+        return "ok", f"trained {self.step} steps in {self.config.training.epochs} epochs"
+
+    def history_row(self, epoch: int, loss_sum: float, correct: float) -> dict:
+        """Mean training loss/accuracy over the epoch's batches, and the validation figures after it."""
+        count = len(self.dataset.x_train)
+        val_loss = val_accuracy = float("nan")
+        if len(self.dataset.x_val):
+            val_sum, val_correct = self.steps.evaluate(self.dataset.x_val, self.dataset.y_val)
+            val_loss, val_accuracy = float(val_sum) / len(self.dataset.x_val), float(val_correct) / len(self.dataset.x_val)
+        return {
+            "run_id": self.run_id, "epoch": epoch, "loss": loss_sum / count, "accuracy": correct / count,
+            "val_loss": val_loss, "val_accuracy": val_accuracy,
+        }
+
+    def boundary_rows(self) -> list[dict]:
+        """Predicted class and its probability on a 100 x 100 grid over the first two features."""
+        first, second = grid_for_boundary(self.dataset, resolution=100)
+        x1, x2 = np.meshgrid(first, second, indexing="xy")
+        inputs = np.zeros((x1.size, self.dataset.x_train.shape[1]), dtype=np.float32)
+        inputs[:, 0], inputs[:, 1] = x1.ravel(), x2.ravel()  # noise features held at their mean, 0
+        probabilities = self.steps.probabilities(inputs).numpy()
+        predicted = probabilities.argmax(axis=1)
+        chosen = probabilities[np.arange(len(predicted)), predicted]
+        return [
+            {"run_id": self.run_id, "x1": float(a), "x2": float(b), "predicted_class": int(c), "probability": float(p)}
+            for a, b, c, p in zip(inputs[:, 0], inputs[:, 1], predicted, chosen)
+        ]
