@@ -34,6 +34,12 @@ def update_ratio(kernel: np.ndarray, previous: np.ndarray | None) -> float:
 
 def layer_rows(reading: ProbeReading, previous_kernels, activation: str, alpha: float, context: dict) -> list[dict]:
     """One row per Dense layer (hidden layers 1..depth, then the output layer) of the layers frame."""
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run's last records may hold inf
+        return _layer_rows(reading, previous_kernels, activation, alpha, context)
+
+
+def _layer_rows(reading: ProbeReading, previous_kernels, activation: str, alpha: float, context: dict) -> list[dict]:
+    """layer_rows without the floating-point warning guard."""
     depth = len(reading.activations)
     rows = []
     for index, kernel in enumerate(reading.kernels):

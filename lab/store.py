@@ -114,7 +114,7 @@ def _read_summary(folder: Path) -> dict:
 def _read_frame(path: Path, name: str) -> pd.DataFrame:
     """One CSV of the contract, with its columns checked and dtypes restored; floats read back exactly."""
     try:
-        data = pd.read_csv(path, float_precision="round_trip")
+        data = pd.read_csv(path)  # pandas 3 parses floats round-trip exactly by default
     except FileNotFoundError:
         raise RunFolderError(f"{path}: missing") from None
     except pd.errors.EmptyDataError:

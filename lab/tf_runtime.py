@@ -32,6 +32,8 @@ def import_tensorflow():
     except RuntimeError:
         pass  # the runtime was already initialised by someone else; record what it has
     tf.config.experimental.enable_op_determinism()
+    # Each run traces its own tf.functions on purpose (a new model); the retracing notice is noise here.
+    tf.get_logger().setLevel("ERROR")
     _STATE["tf"] = tf
     return tf
 
