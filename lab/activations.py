@@ -75,7 +75,9 @@ def _normal_cdf(x):
 
 def _normal_pdf(x):
     """Return the standard normal density phi(x)."""
-    return np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    # phi underflows to 0 well before |x| = 40; clipping stops x * x overflowing for huge |x|.
+    clipped = np.clip(x, -40.0, 40.0)
+    return np.exp(-0.5 * clipped * clipped) / math.sqrt(2.0 * math.pi)
 
 
 def value(name, x, alpha=DEFAULT_LEAKY_ALPHA):

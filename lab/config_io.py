@@ -169,6 +169,8 @@ def format_error(item: dict, model: type[BaseModel]) -> str:
         return message if not field else f"{field}: {message} (got {given!r})"
     if kind == "literal_error":
         return f"{field}: must be one of {item['ctx']['expected']} (got {given!r})"
+    if kind == "string_pattern_mismatch":
+        return f"{field}: must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit (got {given!r})"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"{field}: must be a mapping of keys, got a {_kind(given)}"
     message = item["msg"].replace("Input should", "must")

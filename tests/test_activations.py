@@ -127,7 +127,7 @@ def test_dense_kernel_below_a_step_layer_gets_all_zero_gradient(tf):
     with tf.GradientTape() as tape:
         loss = tf.reduce_sum(model(inputs) ** 2)
     first_kernel, top_kernel = model.layers[0].kernel, model.layers[2].kernel
-    first_gradient, top_gradient = tape.gradient(loss, [first_kernel.value, top_kernel.value])
+    first_gradient, top_gradient = tape.gradient(loss, [first_kernel, top_kernel])
     assert first_gradient is not None and first_gradient.shape == (3, 4)
     assert not np.any(first_gradient.numpy())
     assert np.any(top_gradient.numpy())  # the layer above the step still learns

@@ -105,8 +105,8 @@ BAD_CONFIGS = [
     ({"data": {"num_features": 1}}, ["data.num_features", "at least 2"]),
     ({"probe": {"num_samples": 5000}}, ["probe.num_samples", "at most the training set"]),
     ({"training": {"batch_size": 2000}}, ["training.batch_size", "at most the training set"]),
-    ({"name": "../escape"}, ["name", "pattern"]),
-    ({"name": "/abs/path"}, ["name", "pattern"]),
+    ({"name": "../escape"}, ["name", "letters, digits"]),
+    ({"name": "/abs/path"}, ["name", "letters, digits"]),
     ({"model": 5}, ["model", "must be a mapping"]),
     ({"seed": -1}, ["seed", "greater than or equal to 0"]),
 ]
