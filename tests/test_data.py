@@ -53,6 +53,14 @@ def test_same_seed_is_identical_and_other_seed_differs(name):
     assert not np.array_equal(first.x_train, other.x_train)
 
 
+def test_samples_are_shuffled_with_their_labels():
+    # Spiral arms are generated one after another, so an unshuffled set would have ~2 label runs.
+    dataset = build("spirals", num_samples=600, noise=0.0, num_classes=3, validation_split=0.0)
+    label_changes = np.count_nonzero(np.diff(dataset.y_train))
+    assert label_changes > 300  # about 2/3 of neighbours differ when shuffled
+    assert set(np.unique(build("spirals", num_classes=3).y_val)) == {0, 1, 2}
+
+
 def test_global_numpy_random_state_is_neither_used_nor_advanced():
     np.random.seed(1)
     state_before = np.random.get_state()[1].copy()

@@ -1,0 +1,112 @@
+"""The CLI end to end, in real subprocesses: run folders, summaries, exit codes and one-line errors."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = """
+name: cli_tiny
+data: {num_samples: 128}
+model: {depth: 3, width: 8, activation: sigmoid}
+training: {epochs: 2, batch_size: 32}
+probe: {num_samples: 32}
+"""
+
+
+def lab_command(*arguments, cwd):
+    """Run `python -m lab ...` as a user would (from any folder, lab on the path)."""
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    environment.pop("LAB_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "lab", *arguments], cwd=cwd, env=environment, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """One CLI run shared by the read-only checks below."""
+    folder = tmp_path_factory.mktemp("cli")
+    (folder / "tiny.yaml").write_text(TINY)
+    completed = lab_command("run", "tiny.yaml", "--out", "out", "--set", "model.depth=4", cwd=folder)
+    return folder, completed
+
+
+def test_run_writes_a_complete_folder_and_prints_the_summary(finished_run):
+    folder, completed = finished_run
+    assert completed.returncode == 0, completed.stderr
+    (run_dir,) = (folder / "out").iterdir()
+    assert run_dir.name.startswith("cli_tiny-")
+    assert {"config.yaml", "layers.csv", "history.csv", "histograms.csv", "boundary.csv", "probe.npy", "summary.json"} <= {
+        path.name for path in run_dir.iterdir()
+    }
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "ok" and summary["config"]["model"]["depth"] == 4
+    assert summary["run_id"] in completed.stdout and "status: ok" in completed.stdout
+    table_lines = [line for line in completed.stdout.splitlines() if line.strip().startswith(("1 ", "5 "))]
+    assert len(table_lines) == 2  # per-layer table: hidden layers 1-4 and the output layer 5
+    assert "Traceback" not in completed.stderr
+
+
+def test_show_prints_the_same_summary(finished_run):
+    folder, completed = finished_run
+    (run_dir,) = (folder / "out").iterdir()
+    shown = lab_command("show", str(run_dir), cwd=folder)
+    assert shown.returncode == 0
+    assert shown.stdout.split("written:")[0] == completed.stdout.split("written:")[0]
+
+
+def test_rerunning_does_not_rewrite_a_complete_folder(finished_run):
+    folder, _ = finished_run
+    (run_dir,) = (folder / "out").iterdir()
+    before = (run_dir / "summary.json").stat().st_mtime_ns
+    again = lab_command("run", "tiny.yaml", "--out", "out", "--set", "model.depth=4", cwd=folder)
+    assert again.returncode == 0 and "already complete" in again.stderr
+    assert (run_dir / "summary.json").stat().st_mtime_ns == before
+
+
+def test_cli_layers_equal_the_api_layers(finished_run):
+    from lab import load_config, run
+
+    folder, _ = finished_run
+    (run_dir,) = (folder / "out").iterdir()
+    api = run(load_config(TINY, overrides={"model.depth": 4}))
+    assert (run_dir / "layers.csv").read_text() == api.layers.to_csv(index=False)
+
+
+@pytest.mark.parametrize("arguments, fragment", [
+    (["run", "missing.yaml"], "no such file"),
+    (["run", "bad.yaml"], "model.dept: unknown key; did you mean 'depth'?"),
+    (["run", "tiny.yaml", "--set", "model.activation=relux"], "model.activation: must be one of"),
+    (["run", "tiny.yaml", "--set", "depth"], "expected KEY=VALUE"),
+    (["run", "tiny.yaml", "--set", "model.depth=0"], "model.depth"),
+    (["run", "list.yaml"], "must be a YAML mapping"),
+    (["show", "nowhere"], "no such run folder"),
+    (["show", "."], "incomplete run folder"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_input_gives_one_error_line_and_a_non_zero_exit(tmp_path, arguments, fragment):
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    (tmp_path / "bad.yaml").write_text("model: {dept: 3}\n")
+    (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    completed = lab_command(*arguments, cwd=tmp_path)
+    assert completed.returncode == 2
+    assert fragment in completed.stderr, completed.stderr
+    assert "Traceback" not in completed.stderr
+    error_lines = [line for line in completed.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1
+    assert not (tmp_path / "runs").exists()  # nothing written
+
+
+def test_a_diverging_run_exits_non_zero_and_keeps_its_folder(tmp_path):
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    completed = lab_command(
+        "run", "tiny.yaml", "--set", "model.activation=relu", "--set", "model.kernel_initializer=he_normal",
+        "--set", "training.learning_rate=10", "--set", "training.epochs=20", "--set", "model.width=32", cwd=tmp_path,
+    )
+    assert completed.returncode == 3, completed.stderr
+    assert "diverged" in completed.stderr and "training.learning_rate" in completed.stderr
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "diverged"
+    assert len((run_dir / "layers.csv").read_text().splitlines()) > 1
