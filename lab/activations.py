@@ -2,7 +2,6 @@
 
 import math
 import numbers
-import os
 
 import numpy as np
 
@@ -197,11 +196,9 @@ def keras_activation(name, alpha=DEFAULT_LEAKY_ALPHA):
     """Return a tensor -> tensor callable for keras.layers.Activation (TensorFlow backend)."""
     _check_name(name, KERAS_ACTIVATIONS)
     _check_alpha(alpha)
-    # Set before the first TensorFlow import (as lab.tf_runtime does): quiet logs, and no oneDNN
-    # kernels, which may reorder float sums and break run-to-run reproducibility.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    import tensorflow as tf
+    from lab.tf_runtime import import_tensorflow
+
+    tf = import_tensorflow()  # the one configured import: threads, oneDNN off, determinism
 
     def step(x):
         """Return 1 where x > 0 else 0, with an exactly-zero (never None) gradient."""

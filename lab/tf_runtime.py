@@ -16,13 +16,26 @@ def thread_count() -> int:
     return int(value) if value.isdigit() and int(value) > 0 else 1
 
 
+def configure_environment() -> None:
+    """Environment TensorFlow reads at import; called by `import lab`, so it precedes any TF import.
+
+    oneDNN kernels change float summation order (results differ in the last bits from the plain
+    Eigen kernels), so a process that imported TensorFlow with them on would not reproduce a CLI run
+    bit for bit. The log level hides TensorFlow's CPU-feature notices.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    # Thread pools sized by the environment too, so even code that imports TensorFlow directly
+    # (a test, a notebook) after `import lab` gets the same pools: matmul results depend on them.
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(thread_count()))
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(thread_count()))
+
+
 def import_tensorflow():
     """Import TensorFlow on first use (about 7 s), configured once for the whole process."""
     if "tf" in _STATE:
         return _STATE["tf"]
-    # Must be set before the import, or TensorFlow prints CPU-feature and oneDNN notices.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # oneDNN kernels may reorder float sums
+    configure_environment()
     import tensorflow as tf
 
     threads = thread_count()
@@ -45,4 +58,5 @@ def thread_settings() -> dict:
         "intra_op_parallelism_threads": tf.config.threading.get_intra_op_parallelism_threads(),
         "inter_op_parallelism_threads": tf.config.threading.get_inter_op_parallelism_threads(),
         "op_determinism": True,
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
     }

@@ -1,7 +1,6 @@
 """Tests for lab.activations against finite differences, TensorFlow tapes and closed forms."""
 
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,11 +31,12 @@ GRID = np.arange(-512, 513, dtype=np.float64) / 64.0
 
 @pytest.fixture(scope="module")
 def tf():
-    """Import TensorFlow quietly, once per module."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow
+    """Import TensorFlow once, configured exactly as the lab configures it."""
+    # Whichever test imports TensorFlow first fixes oneDNN and threading for the whole pytest
+    # process; going through lab.tf_runtime keeps later tests (e.g. CLI vs API equality) valid.
+    from lab.tf_runtime import import_tensorflow
 
-    return tensorflow
+    return import_tensorflow()
 
 
 def tape_derivative(tf, function, x):
