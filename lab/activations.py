@@ -40,8 +40,9 @@ DESCRIPTIONS = {
     "behaving like a smooth ReLU that keeps gradients alive around zero.",
     "swish": "Its derivative peaks near 1.10 and fades to zero for very negative inputs, a "
     "smooth self-gated ReLU that lets a little gradient through small negative inputs.",
-    "softmax": "Its Jacobian entries are at most 0.25 and vanish when one class dominates, so "
-    "a confident softmax output passes back almost no gradient.",
+    "softmax": "It turns logits into probabilities that sum to 1; with cross-entropy computed from "
+    "the logits the gradient there is simply p - y, which does not vanish however confident the output "
+    "(clipped probabilities would make it vanish: a fake vanishing gradient).",
 }
 
 

@@ -97,3 +97,19 @@ def versions() -> dict:
         "pandas": pd.__version__,
         "platform": platform.platform(),
     }
+
+
+def partial_result(config: ExperimentConfig, layers: pd.DataFrame, history: pd.DataFrame, step: int, message: str) -> RunResult:
+    """A RunResult from the records of a training stopped early (status 'stopped'); never cached.
+
+    The app builds it from what on_progress delivered before the visitor pressed Stop.
+    """
+    run_id = run_id_of(config)
+    history = frame("history", history.to_dict("records"))
+    summary = {
+        "format_version": FORMAT_VERSION, "lab_version": __version__, "run_id": run_id, "name": config.name,
+        "config": config.model_dump(mode="json"), "status": "stopped", "message": message,
+        "final": final_metrics(history), "steps": int(step), "wall_time_seconds": None, "versions": versions(),
+        "seed": config.seed, "threads": None,
+    }
+    return RunResult(config, frame("layers", layers.to_dict("records")), history, frame("histograms"), frame("boundary"), summary)

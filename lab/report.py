@@ -5,40 +5,44 @@ import math
 
 import pandas as pd
 
+from lab.i18n import translate
 from lab.result import RunResult
 
 
-def _ratio_sentence(first: float, last: float, what: str) -> str | None:
-    """'the first layer's <what> is 1e-06 of the last hidden layer's' (None if undefined)."""
-    if not (math.isfinite(first) and math.isfinite(last)) or last == 0:
-        return None
-    if first == 0:
-        return f"the first layer's {what} is exactly 0 (float32 underflow, a dead layer or a zero-gradient activation)"
-    return f"the first layer's {what} is {first / last:.2g} of the last hidden layer's"
-
-
-def verdict(layers: pd.DataFrame, depth: int) -> list[str]:
-    """Sentences about vanishing gradients and dead units at the start and the end of training."""
+def verdict_facts(layers: pd.DataFrame, depth: int) -> list[tuple[str, dict]]:
+    """What the numbers say, as (text key, values) pairs that lab.i18n turns into sentences."""
     if layers.empty:
         return []
-    lines = []
+    facts = []
     steps = sorted(layers["step"].unique())
-    for label, step in (("at initialisation", steps[0]), ("at the end", steps[-1])):
+    moments = [("moment_start", steps[0])] + ([("moment_end", steps[-1])] if len(steps) > 1 else [])
+    for moment, step in moments:
         rows = layers[(layers["step"] == step) & (layers["layer_kind"] == "hidden")].set_index("layer")
-        if len(steps) == 1 and label == "at the end":
-            break
-        sentence = _ratio_sentence(rows.loc[1, "grad_norm"], rows.loc[depth, "grad_norm"], "weight gradient")
-        signal = _ratio_sentence(rows.loc[1, "preact_grad_rms"], rows.loc[depth, "preact_grad_rms"], "back-propagated signal")
-        parts = [part for part in (sentence, signal) if part]
-        if depth > 1 and parts:
-            lines.append(f"{label.capitalize()}, " + "; ".join(parts) + ".")
+        for measure, column in (("measure_weight", "grad_norm"), ("measure_signal", "preact_grad_rms")):
+            first, last = rows.loc[1, column], rows.loc[depth, column]
+            if depth < 2 or not (math.isfinite(first) and math.isfinite(last)) or last == 0:
+                continue
+            if first == 0:
+                facts.append(("verdict_zero", {"moment": moment, "measure": measure}))
+            else:
+                facts.append(("verdict_ratio", {"moment": moment, "measure": measure, "ratio": f"{first / last:.2g}"}))
         dead_layers = int((rows["dead_fraction"] >= 1.0).sum())
-        dead_units = rows["dead_fraction"].mean()
+        dead_units = float(rows["dead_fraction"].mean())
         if dead_layers:
-            lines.append(f"{label.capitalize()}, {dead_layers} of {depth} hidden layers are completely dead.")
+            facts.append(("verdict_dead_layers", {"moment": moment, "count": dead_layers, "depth": depth}))
         elif dead_units > 0:
-            lines.append(f"{label.capitalize()}, {dead_units:.0%} of hidden units are dead on the probe batch.")
-    return lines
+            facts.append(("verdict_dead_units", {"moment": moment, "percent": f"{dead_units:.0%}"}))
+    return facts
+
+
+def verdict(layers: pd.DataFrame, depth: int, language: str = "en") -> list[str]:
+    """The verdict as sentences in the given language."""
+    sentences = []
+    for key, values in verdict_facts(layers, depth):
+        # The moment and the measure are text keys too, so they are translated with the sentence.
+        filled = {name: (translate(value, language) if name in ("moment", "measure") else value) for name, value in values.items()}
+        sentences.append(translate(key, language, **filled))
+    return sentences
 
 
 def _number(value: float) -> str:

@@ -1,0 +1,123 @@
+"""The results of one run: verdict, gradient profile, heatmap, dead units, curves, boundary, histogram, downloads."""
+from __future__ import annotations
+
+import tempfile
+
+import streamlit as st
+
+from lab import charts, config_to_yaml, report, store
+from lab.archive import folder_to_zip
+from lab.experiment import prepare_data
+from lab.result import RunResult
+from pages.shared import language, t
+
+MEASURES = ("grad_norm", "preact_grad_rms", "bias_grad_norm", "update_ratio")
+
+
+def chart_labels() -> dict:
+    """Chart titles in the visitor's language."""
+    return {"title": "", "x": t("histogram_layer")}
+
+
+def header(result: RunResult) -> None:
+    """Status, the config in one line, and the verdict computed from the numbers."""
+    summary, config = result.summary, result.config
+    st.subheader(f"{config.name} · {config.model.activation} · depth {config.model.depth} × {config.model.width}")
+    st.caption(f"run {result.run_id} · {config.data.dataset} · {config.model.kernel_initializer} · "
+               f"{config.training.optimizer} lr {config.training.learning_rate} · {config.training.epochs} epochs · seed {config.seed}")
+    if summary["status"] == "diverged":
+        st.error(t("diverged", message=summary["message"]))
+    elif summary["status"] == "stopped":
+        st.warning(summary["message"])
+    sentences = report.verdict(result.layers, config.model.depth, language())
+    if sentences:
+        st.markdown(f"**{t('verdict')}**\n\n" + "\n".join(f"- {sentence}" for sentence in sentences))
+
+
+def profile_section(result: RunResult) -> int:
+    """Measure choice, step slider, the per-layer profile and the heatmap; returns the chosen step."""
+    layers = result.layers
+    steps = sorted(int(step) for step in layers["step"].unique())
+    measure = st.radio(t("measure"), MEASURES, horizontal=True, key="view_measure", format_func=lambda m: t(f"measure_{m}"))
+    step = st.select_slider(t("step_slider"), steps, value=steps[-1], key=f"view_step_{result.run_id}") if len(steps) > 1 else steps[0]
+    shown = sorted({steps[0], step, steps[-1]})
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{t('profile_title')}**")
+        st.altair_chart(charts.gradient_profile_chart(layers, measure, steps=shown), use_container_width=True)
+    with right:
+        st.markdown(f"**{t('heatmap_title')}**")
+        st.altair_chart(charts.heatmap_chart(layers, measure), use_container_width=True)
+    st.caption(t("zero_note"))
+    return step
+
+
+def units_and_curves(result: RunResult) -> None:
+    """Dead and saturated units over training, and the loss/accuracy curves."""
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{t('dead_title')}**")
+        st.altair_chart(charts.dead_fraction_chart(result.layers), use_container_width=True)
+        saturation = charts.saturation_chart(result.layers)
+        if saturation is not None:
+            st.markdown(f"**{t('saturation_title')}**")
+            st.altair_chart(saturation, use_container_width=True)
+    with right:
+        st.markdown(f"**{t('history_title')}**")
+        st.altair_chart(charts.history_chart(result.history), use_container_width=True)
+
+
+def boundary_and_histogram(result: RunResult, step: int) -> None:
+    """Decision boundary (2-D data) and a layer's pre-activations over the activation's derivative."""
+    left, right = st.columns(2)
+    with left:
+        if not result.boundary.empty:
+            st.markdown(f"**{t('boundary_title')}**")
+            st.altair_chart(charts.boundary_chart(result.boundary, points=training_points(result, result.run_id)), use_container_width=True)
+    with right:
+        if not result.histograms.empty:
+            st.markdown(f"**{t('histogram_title')}**")
+            depth = result.config.model.depth
+            layer = st.selectbox(t("histogram_layer"), list(range(1, depth + 1)), key=f"view_layer_{result.run_id}")
+            chart = charts.preactivation_histogram_chart(
+                result.histograms, step, layer, result.config.model.activation, result.config.model.leaky_alpha
+            )
+            st.altair_chart(chart, use_container_width=True)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def training_points(_result: RunResult, run_id: str | None = None):
+    """Up to 400 training points (standardised x1, x2 and label) to draw over the boundary."""
+    import pandas as pd
+
+    dataset, _ = prepare_data(_result.config)
+    count = min(400, len(dataset.x_train))
+    return pd.DataFrame({"x1": dataset.x_train[:count, 0], "x2": dataset.x_train[:count, 1], "label": dataset.y_train[:count]})
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def run_folder_zip(run_id: str, _result: RunResult) -> bytes:
+    """The run folder, zipped in memory (cached per run id: it never changes)."""
+    with tempfile.TemporaryDirectory(prefix="lab-download-") as temporary:
+        return folder_to_zip(store.save(_result, temporary))
+
+
+def downloads(result: RunResult) -> None:
+    """The resolved config, the frames as CSV, and the whole run folder (which Compare can open)."""
+    st.markdown(f"**{t('downloads')}**")
+    columns = st.columns(6)
+    columns[0].download_button(t("download_config"), config_to_yaml(result.config), file_name="config.yaml", mime="text/yaml")
+    for column, name in zip(columns[1:5], ("layers", "history", "histograms", "boundary")):
+        column.download_button(f"{name}.csv", getattr(result, name).to_csv(index=False), file_name=f"{name}.csv", mime="text/csv")
+    if result.status in ("ok", "diverged"):
+        columns[5].download_button(t("download_folder"), run_folder_zip(result.run_id, result),
+                                   file_name=f"{result.config.name}-{result.run_id}.zip", mime="application/zip")
+
+
+def show(result: RunResult) -> None:
+    """Every view of one run."""
+    header(result)
+    step = profile_section(result)
+    units_and_curves(result)
+    boundary_and_histogram(result, step)
+    downloads(result)

@@ -1,0 +1,138 @@
+"""What the app's pages share: language, the runs of this session, the cache and the training queue."""
+from __future__ import annotations
+
+import threading
+
+import streamlit as st
+
+from lab import config_to_yaml, run
+from lab.experiment import partial_result
+from lab.i18n import translate
+from lab.result import RunResult
+from lab.run_queue import TrainingQueue
+from lab.tf_runtime import import_tensorflow
+
+MAX_SESSION_RUNS = 12  # each run is a few MB of frames; bound what one visitor keeps in memory
+
+
+def language() -> str:
+    """The visitor's language: 'en' or 'ko' (chosen in the sidebar, also carried in the URL)."""
+    return st.session_state.get("lang", "en")
+
+
+def t(key: str, **values) -> str:
+    """Translate a text key into the visitor's language."""
+    return translate(key, language(), **values)
+
+
+@st.cache_resource
+def training_queue() -> TrainingQueue:
+    """The server's single training queue (shared by every session, by design)."""
+    return TrainingQueue(slots=1)
+
+
+@st.cache_resource
+def preload_tensorflow() -> threading.Thread:
+    """Start importing TensorFlow in the background once per server, so the first Train waits less."""
+    thread = threading.Thread(target=import_tensorflow, name="tensorflow-preload", daemon=True)
+    thread.start()
+    return thread
+
+
+class NotCached(Exception):
+    """Raised inside cached_result on a cache miss: exceptions are never cached."""
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_result(config_yaml: str, _computed: RunResult | None = None) -> RunResult:
+    """The run result for a resolved config. Its body only runs on a miss: with _computed it stores it.
+
+    Training happens outside this function, so its progress widgets are never replayed from the cache.
+    """
+    if _computed is None:
+        raise NotCached(config_yaml)
+    return _computed
+
+
+def run_label(result: RunResult) -> str:
+    """A short, unique label for a run in menus and legends."""
+    config = result.config
+    label = f"{config.name} · {config.model.activation} · depth {config.model.depth} · {result.run_id[:6]}"
+    return label if result.status == "ok" else f"{label} ({result.status})"
+
+
+def session_runs() -> dict[str, RunResult]:
+    """This session's runs, oldest first (finished, stopped, diverged and opened ones)."""
+    return st.session_state.setdefault("runs", {})
+
+
+def remember(result: RunResult) -> str:
+    """Keep a run in the session (the newest MAX_SESSION_RUNS) and make it the current one."""
+    runs = session_runs()
+    label = run_label(result)
+    runs.pop(label, None)
+    runs[label] = result
+    while len(runs) > MAX_SESSION_RUNS:
+        runs.pop(next(iter(runs)))
+    st.session_state["current_run"] = label
+    return label
+
+
+def flash(kind: str, text: str) -> None:
+    """Queue a message for the next render (callbacks run before the page draws)."""
+    st.session_state.setdefault("flash", []).append((kind, text))
+
+
+def show_flash() -> None:
+    """Show and clear queued messages."""
+    for kind, text in st.session_state.pop("flash", []):
+        getattr(st, kind)(text)
+
+
+def recover_stopped_training() -> None:
+    """A training interrupted by Stop (or any click) left its records here: keep them as a stopped run."""
+    partial = st.session_state.pop("partial", None)
+    if partial and partial.get("layers") is not None and not partial["layers"].empty:
+        message = t("stopped_message", step=partial["step"])
+        remember(partial_result(partial["config"], partial["layers"], partial["history"], partial["step"], message))
+        flash("warning", message)
+
+
+def obtain_result(config, progress_area) -> tuple[RunResult, bool]:
+    """(result, from_cache): the cached result of this config, or a live training shown in progress_area."""
+    config_yaml = config_to_yaml(config)
+    try:
+        return cached_result(config_yaml), True
+    except NotCached:
+        pass
+    result = train_live(config, progress_area)
+    if result.status in ("ok", "diverged"):  # deterministic outcomes; a stopped run is never cached
+        cached_result(config_yaml, _computed=result)
+    return result, False
+
+
+def train_live(config, progress_area) -> RunResult:
+    """Train in this script run with a queue place, a progress bar, a live chart and a Stop button."""
+    from lab.charts import gradient_profile_chart
+
+    with progress_area.container():
+        status = st.status(t("training", name=config.name), expanded=True)
+        with status:
+            st.button(t("stop"), key="stop_training", help=t("stopped_message", step="…"))
+            waiting, progress, live_chart = st.empty(), st.progress(0.0, text=t("loading_tf")), st.empty()
+
+    def on_wait(position: int) -> None:
+        waiting.info(t("queue_wait", position=position))
+
+    def on_progress(step, total_steps, layers, history) -> None:
+        st.session_state["partial"].update(layers=layers, history=history, step=step)
+        progress.progress(step / max(total_steps, 1), text=t("training_step", step=step, total=total_steps))
+        live_chart.altair_chart(gradient_profile_chart(layers, "preact_grad_rms"), use_container_width=True)
+
+    with training_queue().slot(on_wait=on_wait):
+        waiting.empty()
+        st.session_state["partial"] = {"config": config, "layers": None, "history": None, "step": 0}
+        result = run(config, on_progress=on_progress)
+        st.session_state.pop("partial", None)
+    status.update(label=t("trained", seconds=result.summary["wall_time_seconds"]), state="complete", expanded=False)
+    return result

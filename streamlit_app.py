@@ -1,0 +1,25 @@
+"""Vanishing Gradient Lab: the Streamlit app. UI only; everything computed comes from lab/."""
+import streamlit as st
+
+from lab.i18n import LANGUAGES
+from pages.shared import preload_tensorflow, t
+
+st.set_page_config(page_title="Vanishing Gradient Lab", page_icon="📉", layout="wide")
+
+# The language lives in the session and in the URL (?lang=ko), so a shared link keeps it.
+if "lang" not in st.session_state:
+    st.session_state["lang"] = st.query_params.get("lang", "en") if st.query_params.get("lang") in LANGUAGES else "en"
+st.sidebar.segmented_control(
+    "Language / 언어", list(LANGUAGES), key="lang", format_func=LANGUAGES.get, selection_mode="single"
+)
+if st.session_state.get("lang") not in LANGUAGES:  # a deselected segmented control gives None
+    st.session_state["lang"] = "en"
+
+preload_tensorflow()  # in the background: the gallery paints first, Train waits less
+
+pages = [
+    st.Page("pages/gallery.py", title=t("tab_gallery"), icon="📈", url_path="gallery", default=True),
+    st.Page("pages/experiment.py", title=t("tab_experiment"), icon="🧪", url_path="experiment"),
+    st.Page("pages/compare.py", title=t("tab_compare"), icon="⚖️", url_path="compare"),
+]
+st.navigation(pages).run()
