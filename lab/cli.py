@@ -47,8 +47,11 @@ def command_run(arguments) -> int:
         print(f"already complete (same config, same run id): {folder}", file=sys.stderr)
         result = store.load(folder)
     else:
+        from lab.charts import chart_files
+
         result = run(config, on_progress=_progress_bar())
-        folder = store.save(result, arguments.out)
+        # Charts go in before summary.json, so a complete folder always has them.
+        folder = store.save(result, arguments.out, extra_files=chart_files(result))
     print(report.summary_text(result, folder))
     if result.status != "ok":
         print(f"error: run {result.status}: {result.summary['message']}", file=sys.stderr)

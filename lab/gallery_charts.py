@@ -1,4 +1,4 @@
-"""Altair charts of the activation functions themselves: f and f', softmax, pre-activations over f'.
+"""Altair charts of functions: f and f', softmax, pre-activations over f', the learned decision boundary.
 
 Also the small helpers every chart module shares (labels, inline data, palette), so lab.charts can
 import them from here without an import cycle. No streamlit, no TensorFlow: Altair, pandas, numpy.
@@ -16,7 +16,9 @@ from lab import activations as act
 
 # Okabe & Ito (2008): distinguishable with every common form of colour blindness.
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
-BLUE, VERMILLION, GREY = "#0072B2", "#D55E00", "#9E9E9E"
+BLUE, ORANGE, VERMILLION, GREY = "#0072B2", "#E69F00", "#D55E00", "#9E9E9E"
+# Viridis is sequential and colour-blind safe; its last 15% is a yellow too pale to read on white.
+VIRIDIS = alt.Scale(scheme=alt.SchemeParams(name="viridis", extent=[0.0, 0.85]))
 SATURATION_THRESHOLD = 0.05  # the same 5% of max |f'| that lab.measures uses for saturated_fraction
 NUM_POINTS = 400
 
@@ -27,16 +29,35 @@ def with_labels(defaults: Mapping[str, str], labels: Mapping[str, str] | None) -
 
 
 def inline(frame: pd.DataFrame) -> alt.InlineData:
-    """The frame as inline records, NaN as null, floats kept exact."""
+    """The frame as inline records, NaN and +-inf as null (JSON has no inf), floats kept exact."""
     # A DataFrame would go through Altair's data transformer, whose 5000-row limit a 100 x 100
     # boundary or a long run's heatmap exceeds; DataFrame.to_json would round 1e-12 to 0.
-    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    values = frame.astype(object)
+    finite = frame.notna() & ~frame.isin([np.inf, -np.inf])
+    records = values.where(finite, None).to_dict("records")
     return alt.InlineData(values=records)
 
 
 def message_chart(text: str) -> alt.Chart:
     """A chart that only says something (no data to plot)."""
     return alt.Chart(inline(pd.DataFrame({"text": [text]}))).mark_text(size=14, color="#555").encode(text="text:N")
+
+
+def integer_axis(values: pd.Series, max_ticks: int = 12) -> alt.Axis:
+    """An axis with integer ticks only: every integer when few, else integer steps."""
+    low, high = int(values.min()), int(values.max())
+    # tickMinStep alone still lets Vega put a tick at 1.5 (shown as a second "2") on short ranges.
+    if high - low < max_ticks:
+        return alt.Axis(values=list(range(low, high + 1)), format="d")
+    return alt.Axis(tickMinStep=1, format="d")
+
+
+def integer_legend(values: pd.Series, title: str, max_entries: int = 12) -> alt.Legend:
+    """A legend for a quantitative colour over integers: one entry per value when few, else a gradient."""
+    distinct = sorted(int(value) for value in pd.unique(values))
+    if len(distinct) <= max_entries:
+        return alt.Legend(title=title, values=distinct, format="d", type="symbol")
+    return alt.Legend(title=title, format="d", tickMinStep=1, type="gradient")
 
 
 def saturation_bands(name: str, x_min: float, x_max: float, alpha: float = act.DEFAULT_LEAKY_ALPHA) -> list[tuple[float, float]]:
@@ -95,7 +116,10 @@ ACTIVATION_LABELS = {
 
 def activation_chart(name: str, alpha: float = act.DEFAULT_LEAKY_ALPHA, x_min: float = -5.0, x_max: float = 5.0,
                      labels: Mapping[str, str] | None = None) -> alt.LayerChart:
-    """f and f' on one axis, saturation shaded, max f' marked; labels keys: see ACTIVATION_LABELS."""
+    """f and f' on one axis, saturation shaded, max f' marked (step: a "f' = 0 everywhere" note).
+
+    Labels: title ({name} is replaced), x, y, legend, value, derivative, max ({value}), zero, saturation.
+    """
     texts = with_labels(ACTIVATION_LABELS, labels)
     if not (math.isfinite(x_min) and math.isfinite(x_max) and x_min < x_max):
         raise ValueError(f"need finite x_min < x_max; got {x_min!r}, {x_max!r}")
@@ -139,7 +163,7 @@ SOFTMAX_LABELS = {"title": "softmax(z / T), T = {temperature:g}", "x": "class", 
 
 
 def softmax_chart(logits: Sequence[float], temperature: float = 1.0, labels: Mapping[str, str] | None = None) -> alt.LayerChart:
-    """Softmax probabilities per class as labelled bars; labels keys: title, x, y, logit."""
+    """Softmax probabilities per class as labelled bars. Labels: title ({temperature}), x, y, logit."""
     texts = with_labels(SOFTMAX_LABELS, labels)
     logits = np.asarray(logits, dtype=np.float64)
     if logits.ndim != 1 or logits.size == 0 or not np.all(np.isfinite(logits)):
@@ -154,7 +178,8 @@ def softmax_chart(logits: Sequence[float], temperature: float = 1.0, labels: Map
     )
     bars = base.mark_bar(color=BLUE)
     values = base.mark_text(dy=-8, fontSize=12).encode(text=alt.Text("probability:Q", format=".2f"))
-    return alt.layer(bars, values, title=texts["title"].format(temperature=temperature))
+    title = texts["title"].format(temperature=temperature)
+    return alt.layer(bars, values, title=title).properties(width=max(240, 50 * logits.size))
 
 
 HISTOGRAM_LABELS = {
@@ -167,8 +192,13 @@ HISTOGRAM_LABELS = {
 
 
 def preactivation_histogram_chart(histograms: pd.DataFrame, step: int, layer: int, activation: str,
-                                  alpha: float = act.DEFAULT_LEAKY_ALPHA, labels: Mapping[str, str] | None = None) -> alt.LayerChart:
-    """One (step, layer) pre-activation histogram with f'(z) on a right axis; labels: HISTOGRAM_LABELS keys."""
+                                  alpha: float = act.DEFAULT_LEAKY_ALPHA,
+                                  labels: Mapping[str, str] | None = None) -> alt.LayerChart:
+    """One (step, layer) pre-activation histogram, f'(z) on a right axis and the saturation shaded.
+
+    For the output layer pass the output activation (sigmoid; softmax draws the histogram alone).
+    Labels: title ({layer}, {step}, {activation}), x, y, derivative, count, edges, below, above ({edge}), saturation.
+    """
     texts = with_labels(HISTOGRAM_LABELS, labels)
     rows = histograms.loc[(histograms["step"] == step) & (histograms["layer"] == layer), ["bin_left", "bin_right", "count"]]
     if rows.empty:
@@ -187,14 +217,16 @@ def preactivation_histogram_chart(histograms: pd.DataFrame, step: int, layer: in
         tooltip=["bin_left:Q", "bin_right:Q", alt.Tooltip("count:Q", title=texts["count"]),
                  alt.Tooltip("share:Q", format=".3f", title=texts["y"]), alt.Tooltip("note:N", title="")],
     )
-    layers = [bars]
-    if activation in act.HIDDEN_ACTIVATIONS:  # softmax has no elementwise f'(z): histogram alone
-        bands = saturation_bands(activation, low, high, alpha)
-        layers = ([_band_layer(bands, texts["saturation"], texts["x"], (low, high))] if bands else []) + layers
-        layers.append(_derivative_line(activation, (low, high), alpha, texts))
     title = alt.Title(texts["title"].format(layer=layer, step=step, activation=activation),
                       subtitle=texts["edges"].format(edge=high))
-    return alt.layer(*layers, title=title).resolve_scale(y="independent")
+    if activation not in act.HIDDEN_ACTIVATIONS:  # softmax has no elementwise f'(z): histogram alone
+        return alt.layer(bars, title=title)
+    bands = saturation_bands(activation, low, high, alpha)
+    # Bands share the bars' y scale (a rect without y then spans the full height); only f' gets
+    # its own right-hand axis. Bands inside an independent-y layer lose their height and the x axis.
+    histogram = alt.layer(_band_layer(bands, texts["saturation"], texts["x"], (low, high)), bars) if bands else alt.layer(bars)
+    derivative_line = _derivative_line(activation, (low, high), alpha, texts)
+    return alt.layer(histogram, derivative_line, title=title).resolve_scale(y="independent")
 
 
 def _derivative_line(name: str, domain: tuple[float, float], alpha: float, texts: Mapping[str, str]) -> alt.Chart:
@@ -203,6 +235,57 @@ def _derivative_line(name: str, domain: tuple[float, float], alpha: float, texts
     frame = pd.DataFrame({"z": z, "derivative": act.derivative(name, z, alpha)})
     title = texts["derivative"]
     return alt.Chart(inline(frame)).mark_line(color=VERMILLION, strokeWidth=2.5).encode(
-        x=x_axis("z", texts["x"], domain), y=alt.Y("derivative:Q", title=title, axis=alt.Axis(orient="right", titleColor=VERMILLION)),
+        x=x_axis("z", texts["x"], domain),
+        y=alt.Y("derivative:Q", title=title, axis=alt.Axis(orient="right", titleColor=VERMILLION)),
         tooltip=[alt.Tooltip("z:Q", format=".3f"), alt.Tooltip("derivative:Q", format=".4f", title=title)],
     )
+
+
+BOUNDARY_LABELS = {"title": "Decision boundary at the end of training", "x1": "x1", "x2": "x2",
+                   "class": "class", "probability": "probability of the predicted class", "label": "true class"}
+
+
+def boundary_chart(boundary: pd.DataFrame, points: pd.DataFrame | None = None,
+                   labels: Mapping[str, str] | None = None) -> alt.LayerChart | None:
+    """Grid cells coloured by predicted class, opacity by its probability, data points on top; None if empty.
+
+    Labels: title, x1, x2, class, probability, label.
+    """
+    if boundary is None or boundary.empty:
+        return None
+    texts = with_labels(BOUNDARY_LABELS, labels)
+    # Four decimals are far finer than a grid cell and shorten the inline JSON of 10 000 cells.
+    grid = boundary[["x1", "x2", "predicted_class", "probability"]].round({"x1": 4, "x2": 4, "probability": 3})
+    classes = sorted(set(grid["predicted_class"]) | (set(points["label"]) if points is not None else set()))
+    color_scale = alt.Scale(domain=[int(c) for c in classes], range=[OKABE_ITO[int(c) % len(OKABE_ITO)] for c in classes])
+    half_x1, half_x2 = _half_cell(grid["x1"]), _half_cell(grid["x2"])
+    # Cell edges are computed by Vega from the centres, so the data carries only x1 and x2.
+    cells = alt.Chart(inline(grid)).transform_calculate(
+        x1_low=f"datum.x1 - {half_x1}", x1_high=f"datum.x1 + {half_x1}",
+        x2_low=f"datum.x2 - {half_x2}", x2_high=f"datum.x2 + {half_x2}",
+    ).mark_rect().encode(
+        x=alt.X("x1_low:Q", title=texts["x1"], scale=_edge_scale(grid["x1"], half_x1)), x2="x1_high:Q",
+        y=alt.Y("x2_low:Q", title=texts["x2"], scale=_edge_scale(grid["x2"], half_x2)), y2="x2_high:Q",
+        color=alt.Color("predicted_class:N", scale=color_scale, title=texts["class"]),
+        opacity=alt.Opacity("probability:Q", title=texts["probability"],
+                            scale=alt.Scale(domain=[1.0 / max(len(classes), 2), 1.0], range=[0.1, 0.85])),
+        tooltip=["x1:Q", "x2:Q", alt.Tooltip("predicted_class:N", title=texts["class"]),
+                 alt.Tooltip("probability:Q", title=texts["probability"], format=".3f")],
+    )
+    parts = [cells]
+    if points is not None and not points.empty:
+        dots = alt.Chart(inline(points[["x1", "x2", "label"]])).mark_circle(size=30, stroke="#222", strokeWidth=0.8, opacity=1)
+        parts.append(dots.encode(x="x1:Q", y="x2:Q", color=alt.Color("label:N", scale=color_scale),
+                                 tooltip=["x1:Q", "x2:Q", alt.Tooltip("label:N", title=texts["label"])]))
+    return alt.layer(*parts, title=texts["title"]).properties(width=340, height=340)
+
+
+def _half_cell(centres: pd.Series) -> float:
+    """Half the grid spacing of one coordinate (0.5 for a single column of cells)."""
+    distinct = np.unique(centres.to_numpy(dtype=np.float64))
+    return float(np.min(np.diff(distinct)) / 2) if distinct.size > 1 else 0.5
+
+
+def _edge_scale(centres: pd.Series, half: float) -> alt.Scale:
+    """A scale exactly spanning the outer cell edges, so the grid fills the plot without margins."""
+    return alt.Scale(domain=[float(centres.min()) - half, float(centres.max()) + half], nice=False, zero=False)

@@ -46,7 +46,7 @@ def sources_ui() -> None:
         if folders:
             left, right = st.columns([3, 1])
             left.selectbox(t("compare_local"), folders, key="compare_local")
-            right.button(t("compare_open"), on_click=open_local, use_container_width=True)
+            right.button(t("compare_open"), on_click=open_local, width="stretch")
 
 
 def comparison(chosen: dict) -> None:
@@ -55,14 +55,14 @@ def comparison(chosen: dict) -> None:
     which = st.radio(t("compare_which"), ["start", "end"], index=1, horizontal=True, key="compare_which",
                      format_func=lambda value: t("which_start" if value == "start" else "which_end"))
     layers, history = charts.compare_frames(chosen)
-    st.altair_chart(charts.comparison_profile_chart(layers, measure, which=which), use_container_width=True)
+    st.altair_chart(charts.comparison_profile_chart(layers, measure, which=which), width="stretch")
     st.caption(t("zero_note"))
     if not history.empty:
-        st.altair_chart(charts.comparison_history_chart(history), use_container_width=True)
+        st.altair_chart(charts.comparison_history_chart(history), width="stretch")
     st.markdown(f"**{t('compare_differences')}**")
     rows = differences({label: result.config for label, result in chosen.items()})
     if rows:
-        st.dataframe(pd.DataFrame(rows).set_index("field"), use_container_width=True)
+        st.dataframe(pd.DataFrame(rows).set_index("field"), width="stretch")
     else:
         st.write(t("compare_same"))
 

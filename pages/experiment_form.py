@@ -82,7 +82,7 @@ def sources_ui() -> None:
     """Preset menu and config upload."""
     with st.expander(t("presets"), expanded=False):
         st.selectbox(t("presets"), list(presets()), key=KEY + "preset", label_visibility="collapsed")
-        st.button(t("load_preset"), on_click=load_preset, use_container_width=True)
+        st.button(t("load_preset"), on_click=load_preset, width="stretch")
         st.file_uploader(t("upload_config"), type=["yaml", "yml"], key=KEY + "upload", on_change=load_uploaded_config)
 
 
@@ -133,7 +133,7 @@ def form_ui(dataset: str, classes: int) -> dict | None:
             st.number_input(t("record_steps_value"), 1, 10_000, step=1, key=w + "record_steps")
             st.number_input(t("probe_samples"), 1, UI_LIMITS["probe.num_samples"], step=16, key=w + "probe.num_samples", help=t("help_probe_samples"))
             st.number_input(t("seed"), 0, 2**31 - 1, step=1, key=w + "seed")
-        pressed = st.form_submit_button(t("train"), type="primary", use_container_width=True)
+        pressed = st.form_submit_button(t("train"), type="primary", width="stretch")
     return raw_config(dataset, classes) if pressed else None
 
 

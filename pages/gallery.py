@@ -27,7 +27,7 @@ def activation_grid(x_range: tuple[float, float], alpha: float) -> None:
         for column, name in zip(st.columns(2), HIDDEN_ACTIVATIONS[start:start + 2]):
             with column:
                 st.markdown(f"#### {name}")
-                st.altair_chart(activation_chart(name, alpha=alpha, x_min=low, x_max=high), use_container_width=True)
+                st.altair_chart(activation_chart(name, alpha=alpha, x_min=low, x_max=high), width="stretch")
                 st.caption(description(name, language()))
 
 
@@ -44,7 +44,7 @@ def softmax_section() -> None:
     except ValueError:
         st.warning(t("softmax_bad_logits"))
         return
-    st.altair_chart(softmax_chart(logits, temperature=temperature), use_container_width=True)
+    st.altair_chart(softmax_chart(logits, temperature=temperature), width="stretch")
     st.caption(description("softmax", language()))
 
 

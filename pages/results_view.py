@@ -44,10 +44,10 @@ def profile_section(result: RunResult) -> int:
     left, right = st.columns(2)
     with left:
         st.markdown(f"**{t('profile_title')}**")
-        st.altair_chart(charts.gradient_profile_chart(layers, measure, steps=shown), use_container_width=True)
+        st.altair_chart(charts.gradient_profile_chart(layers, measure, steps=shown), width="stretch")
     with right:
         st.markdown(f"**{t('heatmap_title')}**")
-        st.altair_chart(charts.heatmap_chart(layers, measure), use_container_width=True)
+        st.altair_chart(charts.heatmap_chart(layers, measure), width="stretch")
     st.caption(t("zero_note"))
     return step
 
@@ -57,14 +57,14 @@ def units_and_curves(result: RunResult) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown(f"**{t('dead_title')}**")
-        st.altair_chart(charts.dead_fraction_chart(result.layers), use_container_width=True)
+        st.altair_chart(charts.dead_fraction_chart(result.layers), width="stretch")
         saturation = charts.saturation_chart(result.layers)
         if saturation is not None:
             st.markdown(f"**{t('saturation_title')}**")
-            st.altair_chart(saturation, use_container_width=True)
+            st.altair_chart(saturation, width="stretch")
     with right:
         st.markdown(f"**{t('history_title')}**")
-        st.altair_chart(charts.history_chart(result.history), use_container_width=True)
+        st.altair_chart(charts.history_chart(result.history), width="stretch")
 
 
 def boundary_and_histogram(result: RunResult, step: int) -> None:
@@ -73,7 +73,7 @@ def boundary_and_histogram(result: RunResult, step: int) -> None:
     with left:
         if not result.boundary.empty:
             st.markdown(f"**{t('boundary_title')}**")
-            st.altair_chart(charts.boundary_chart(result.boundary, points=training_points(result, result.run_id)), use_container_width=True)
+            st.altair_chart(charts.boundary_chart(result.boundary, points=training_points(result, result.run_id)), width="stretch")
     with right:
         if not result.histograms.empty:
             st.markdown(f"**{t('histogram_title')}**")
@@ -82,7 +82,7 @@ def boundary_and_histogram(result: RunResult, step: int) -> None:
             chart = charts.preactivation_histogram_chart(
                 result.histograms, step, layer, result.config.model.activation, result.config.model.leaky_alpha
             )
-            st.altair_chart(chart, use_container_width=True)
+            st.altair_chart(chart, width="stretch")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

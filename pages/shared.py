@@ -127,7 +127,7 @@ def train_live(config, progress_area) -> RunResult:
     def on_progress(step, total_steps, layers, history) -> None:
         st.session_state["partial"].update(layers=layers, history=history, step=step)
         progress.progress(step / max(total_steps, 1), text=t("training_step", step=step, total=total_steps))
-        live_chart.altair_chart(gradient_profile_chart(layers, "preact_grad_rms"), use_container_width=True)
+        live_chart.altair_chart(gradient_profile_chart(layers, "preact_grad_rms"), width="stretch")
 
     with training_queue().slot(on_wait=on_wait):
         waiting.empty()

@@ -1,0 +1,152 @@
+"""The Streamlit app through AppTest: pages render, Train trains, charts carry the run's numbers,
+query parameters round-trip, presets load, bad links get a message, compare overlays runs."""
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lab import load_config, run
+
+APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+TIMEOUT = 180  # the first Train imports TensorFlow (about 7 s) and traces the model
+SMALL = {"w.model.depth": 3, "w.model.width": 8, "w.training.epochs": 2, "w.data.num_samples": 256, "w.probe.num_samples": 64}
+
+
+def experiment_page(**query) -> AppTest:
+    """The app on its experiment page, optionally opened with URL parameters."""
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in query.items():
+        app.query_params[key] = value
+    app.switch_page("pages/experiment.py")
+    return app.run()
+
+
+def set_small(app: AppTest, **extra) -> None:
+    """Shrink the form's experiment so a test trains in about a second."""
+    sliders = ("w.model.depth", "w.training.epochs")
+    for key, value in {**SMALL, **extra}.items():
+        (app.slider(key=key) if key in sliders else app.number_input(key=key)).set_value(value)
+
+
+def press_train(app: AppTest) -> AppTest:
+    """Click the form's Train button and wait for the run."""
+    (train,) = [button for button in app.button if button.label in ("Train", "학습")]
+    return train.click().run(timeout=TIMEOUT)
+
+
+def chart_elements(app: AppTest) -> list:
+    """Every Altair chart element on the page."""
+    return app.get("arrow_vega_lite_chart") + app.get("vega_lite_chart")
+
+
+def chart_specs(app: AppTest) -> list[dict]:
+    """Every Altair chart on the page as its Vega-Lite spec."""
+    return [json.loads(element.proto.spec) for element in chart_elements(app)]
+
+
+def chart_rows(app: AppTest) -> list[dict]:
+    """All data rows of all charts: Streamlit moves each chart's datasets into Arrow tables."""
+    import pyarrow
+
+    rows = []
+    for element in chart_elements(app):
+        spec = json.loads(element.proto.spec)
+        rows += [row for values in spec.get("datasets", {}).values() for row in values]
+        for dataset in element.proto.datasets:
+            rows += pyarrow.ipc.open_stream(dataset.data.data).read_all().to_pylist()
+    return rows
+
+
+def test_gallery_renders_every_activation_and_softmax():
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    assert not app.exception
+    specs = chart_specs(app)
+    assert len(specs) >= 10  # nine activations and the softmax chart
+    texts = json.dumps(specs)
+    assert "0.25" in texts  # sigmoid's derivative maximum is marked
+
+
+def test_train_shows_charts_from_the_runs_frames_and_binds_the_url():
+    app = experiment_page()
+    assert not app.exception
+    set_small(app)
+    app = press_train(app)
+    assert not app.exception, app.exception
+    specs = chart_specs(app)
+    assert len(specs) >= 5
+    result = run(load_config({"data": {"num_samples": 256}, "model": {"depth": 3, "width": 8},
+                              "training": {"epochs": 2}, "probe": {"num_samples": 64}}))
+    expected = {round(value, 6) for value in result.layers["grad_norm"] if value > 0}
+    plotted = {round(row["grad_norm"], 6) for row in chart_rows(app)
+               if isinstance(row.get("grad_norm"), float) and row["grad_norm"] > 0}
+    assert plotted and plotted <= expected  # the charts draw exactly the numbers the run measured
+    assert any("first layer" in markdown.value for markdown in app.markdown)  # the verdict
+    assert app.query_params["model.depth"] == "3" and app.query_params["training.epochs"] == "2"
+
+
+def test_a_url_reproduces_an_experiment():
+    app = experiment_page(**{"model.depth": "4", "model.width": "8", "model.activation": "relu", "training.epochs": "1",
+                             "data.num_samples": "256", "probe.num_samples": "64"})
+    assert not app.exception, app.exception
+    assert app.slider(key="w.model.depth").value == 4
+    assert app.selectbox(key="w.model.activation").value == "relu"
+    assert len(chart_specs(app)) >= 5  # it ran (or came from the cache) without pressing Train
+
+
+def test_a_bad_url_gets_a_message_not_a_traceback():
+    app = experiment_page(**{"model.depth": "0", "model.activaton": "relu"})
+    assert not app.exception
+    errors = " ".join(error.value for error in app.error)
+    assert "model.depth" in errors and "did you mean 'activation'" in errors
+
+
+def test_a_config_over_the_app_caps_is_refused_with_the_cap():
+    app = experiment_page(**{"model.depth": "80"})
+    assert not app.exception
+    assert "at most 50 in the app" in " ".join(error.value for error in app.error)
+
+
+def test_loading_a_preset_fills_the_form():
+    app = experiment_page()
+    app.selectbox(key="w.preset").set_value("relu_glorot_deep")
+    (load,) = [button for button in app.button if button.label == "Load preset"]
+    app = load.click().run()
+    assert not app.exception
+    assert app.slider(key="w.model.depth").value == 30
+    assert app.selectbox(key="w.model.activation").value == "relu"
+    assert app.selectbox(key="w.model.kernel_initializer").value == "glorot_uniform"
+
+
+def test_output_activation_follows_the_task():
+    app = experiment_page()
+    assert app.selectbox(key="w.model.output_activation").options == ["sigmoid", "softmax"]
+    app.selectbox(key="w.data.dataset").set_value("blobs").run()
+    app.number_input(key="w.data.num_classes").set_value(3).run()
+    assert app.selectbox(key="w.model.output_activation").options == ["softmax"]
+    assert not app.exception
+
+
+def test_korean_interface():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params["lang"] = "ko"
+    app = app.run()
+    assert not app.exception
+    assert app.title[0].value == "기울기 소실 실험실"
+
+
+def test_compare_overlays_two_runs_with_their_differences():
+    app = experiment_page()
+    set_small(app)
+    app = press_train(app)
+    app.selectbox(key="w.model.activation").set_value("relu")
+    app = press_train(app)
+    assert not app.exception
+    app.switch_page("pages/compare.py")
+    app = app.run()
+    assert not app.exception, app.exception
+    assert len(app.multiselect(key="compare_pick").value) == 2
+    runs_plotted = {row.get("run") for row in chart_rows(app) if row.get("run")}
+    assert len(runs_plotted) == 2
+    differences = app.dataframe[0].value
+    assert "model.activation" in list(differences.index)
