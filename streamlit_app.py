@@ -2,7 +2,7 @@
 import streamlit as st
 
 from lab.i18n import LANGUAGES
-from pages.shared import preload_tensorflow, t
+from app_pages.shared import preload_tensorflow, t
 
 st.set_page_config(page_title="Vanishing Gradient Lab", page_icon="📉", layout="wide")
 
@@ -18,8 +18,8 @@ if st.session_state.get("lang") not in LANGUAGES:  # a deselected segmented cont
 preload_tensorflow()  # in the background: the gallery paints first, Train waits less
 
 pages = [
-    st.Page("pages/gallery.py", title=t("tab_gallery"), icon="📈", url_path="gallery", default=True),
-    st.Page("pages/experiment.py", title=t("tab_experiment"), icon="🧪", url_path="experiment"),
-    st.Page("pages/compare.py", title=t("tab_compare"), icon="⚖️", url_path="compare"),
+    st.Page("app_pages/gallery.py", title=t("tab_gallery"), icon="📈", url_path="gallery", default=True),
+    st.Page("app_pages/experiment.py", title=t("tab_experiment"), icon="🧪", url_path="experiment"),
+    st.Page("app_pages/compare.py", title=t("tab_compare"), icon="⚖️", url_path="compare"),
 ]
 st.navigation(pages).run()

@@ -18,7 +18,7 @@ def experiment_page(**query) -> AppTest:
     app = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for key, value in query.items():
         app.query_params[key] = value
-    app.switch_page("pages/experiment.py")
+    app.switch_page("app_pages/experiment.py")
     return app.run()
 
 
@@ -133,6 +133,11 @@ def test_korean_interface():
     app = app.run()
     assert not app.exception
     assert app.title[0].value == "기울기 소실 실험실"
+    assert "도함수" in json.dumps(chart_specs(app), ensure_ascii=False)  # chart texts are translated too
+    experiment = experiment_page(lang="ko", **{"model.depth": "3", "model.width": "8", "training.epochs": "1",
+                                               "data.num_samples": "256", "probe.num_samples": "64"})
+    assert not experiment.exception
+    assert any("첫 번째 층" in markdown.value for markdown in experiment.markdown)  # the verdict in Korean
 
 
 def test_compare_overlays_two_runs_with_their_differences():
@@ -142,7 +147,7 @@ def test_compare_overlays_two_runs_with_their_differences():
     app.selectbox(key="w.model.activation").set_value("relu")
     app = press_train(app)
     assert not app.exception
-    app.switch_page("pages/compare.py")
+    app.switch_page("app_pages/compare.py")
     app = app.run()
     assert not app.exception, app.exception
     assert len(app.multiselect(key="compare_pick").value) == 2

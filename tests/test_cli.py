@@ -41,6 +41,10 @@ def test_run_writes_a_complete_folder_and_prints_the_summary(finished_run):
     assert {"config.yaml", "layers.csv", "history.csv", "histograms.csv", "boundary.csv", "probe.npy", "summary.json"} <= {
         path.name for path in run_dir.iterdir()
     }
+    assert (run_dir / "charts.html").stat().st_size > 1000
+    pngs = sorted(run_dir.glob("*.png"))
+    assert {"profile_grad_norm.png", "profile_preact_grad_rms.png", "heatmap_grad_norm.png"} <= {path.name for path in pngs}
+    assert all(path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for path in pngs)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "ok" and summary["config"]["model"]["depth"] == 4
     assert summary["run_id"] in completed.stdout and "status: ok" in completed.stdout

@@ -5,9 +5,9 @@ import streamlit as st
 
 from lab import ConfigError, load_config
 from lab.ui_state import check_ui_limits, config_to_query, query_to_config
-from pages import experiment_form as form
-from pages import results_view
-from pages.shared import flash, language, obtain_result, recover_stopped_training, remember, session_runs, show_flash, t
+from app_pages import experiment_form as form
+from app_pages import results_view
+from app_pages.shared import flash, language, obtain_result, recover_stopped_training, remember, session_runs, show_flash, t
 
 
 def config_from_url() -> None:

@@ -95,7 +95,6 @@ def recover_stopped_training() -> None:
     if partial and partial.get("layers") is not None and not partial["layers"].empty:
         message = t("stopped_message", step=partial["step"])
         remember(partial_result(partial["config"], partial["layers"], partial["history"], partial["step"], message))
-        flash("warning", message)
 
 
 def obtain_result(config, progress_area) -> tuple[RunResult, bool]:

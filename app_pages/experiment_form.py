@@ -11,7 +11,7 @@ from lab.activations import HIDDEN_ACTIVATIONS
 from lab.config import BIAS_INITIALIZER_NAMES, KERNEL_INITIALIZERS, OPTIMIZERS
 from lab.data import BINARY_ONLY, DATASETS, TWO_DIMENSIONAL
 from lab.ui_state import UI_LIMITS, check_ui_limits, flatten
-from pages.shared import flash, t
+from app_pages.shared import flash, t
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 KEY = "w."  # widget keys are "w." + the config's dotted field name

@@ -8,8 +8,9 @@ import streamlit as st
 
 from lab.activations import HIDDEN_ACTIVATIONS
 from lab.gallery_charts import activation_chart, softmax_chart
+from lab.chart_labels import chart_labels
 from lab.i18n import description
-from pages.shared import language, t
+from app_pages.shared import language, t
 
 
 def controls() -> tuple[tuple[float, float], float]:
@@ -27,7 +28,8 @@ def activation_grid(x_range: tuple[float, float], alpha: float) -> None:
         for column, name in zip(st.columns(2), HIDDEN_ACTIVATIONS[start:start + 2]):
             with column:
                 st.markdown(f"#### {name}")
-                st.altair_chart(activation_chart(name, alpha=alpha, x_min=low, x_max=high), width="stretch")
+                chart = activation_chart(name, alpha=alpha, x_min=low, x_max=high, labels=chart_labels("activation", language()))
+                st.altair_chart(chart, width="stretch")
                 st.caption(description(name, language()))
 
 
@@ -44,7 +46,7 @@ def softmax_section() -> None:
     except ValueError:
         st.warning(t("softmax_bad_logits"))
         return
-    st.altair_chart(softmax_chart(logits, temperature=temperature), width="stretch")
+    st.altair_chart(softmax_chart(logits, temperature=temperature, labels=chart_labels("softmax", language())), width="stretch")
     st.caption(description("softmax", language()))
 
 

@@ -8,9 +8,10 @@ import streamlit as st
 
 from lab import charts
 from lab.archive import load_zip
+from lab.chart_labels import chart_labels
 from lab.store import RunFolderError, is_complete, load
 from lab.ui_state import differences
-from pages.shared import flash, remember, session_runs, show_flash, t
+from app_pages.shared import flash, remember, session_runs, show_flash, t
 
 LOCAL_RUNS = Path("runs")
 MEASURES = ("grad_norm", "preact_grad_rms", "bias_grad_norm", "update_ratio")
@@ -55,10 +56,12 @@ def comparison(chosen: dict) -> None:
     which = st.radio(t("compare_which"), ["start", "end"], index=1, horizontal=True, key="compare_which",
                      format_func=lambda value: t("which_start" if value == "start" else "which_end"))
     layers, history = charts.compare_frames(chosen)
-    st.altair_chart(charts.comparison_profile_chart(layers, measure, which=which), width="stretch")
+    lang = st.session_state.get("lang", "en")
+    profile = charts.comparison_profile_chart(layers, measure, which=which, labels=chart_labels("profile", lang, measure))
+    st.altair_chart(profile, width="stretch")
     st.caption(t("zero_note"))
     if not history.empty:
-        st.altair_chart(charts.comparison_history_chart(history), width="stretch")
+        st.altair_chart(charts.comparison_history_chart(history, labels=chart_labels("history", lang)), width="stretch")
     st.markdown(f"**{t('compare_differences')}**")
     rows = differences({label: result.config for label, result in chosen.items()})
     if rows:

@@ -7,16 +7,12 @@ import streamlit as st
 
 from lab import charts, config_to_yaml, report, store
 from lab.archive import folder_to_zip
+from lab.chart_labels import chart_labels
 from lab.experiment import prepare_data
 from lab.result import RunResult
-from pages.shared import language, t
+from app_pages.shared import language, t
 
 MEASURES = ("grad_norm", "preact_grad_rms", "bias_grad_norm", "update_ratio")
-
-
-def chart_labels() -> dict:
-    """Chart titles in the visitor's language."""
-    return {"title": "", "x": t("histogram_layer")}
 
 
 def header(result: RunResult) -> None:
@@ -41,46 +37,39 @@ def profile_section(result: RunResult) -> int:
     measure = st.radio(t("measure"), MEASURES, horizontal=True, key="view_measure", format_func=lambda m: t(f"measure_{m}"))
     step = st.select_slider(t("step_slider"), steps, value=steps[-1], key=f"view_step_{result.run_id}") if len(steps) > 1 else steps[0]
     shown = sorted({steps[0], step, steps[-1]})
+    lang = language()
     left, right = st.columns(2)
-    with left:
-        st.markdown(f"**{t('profile_title')}**")
-        st.altair_chart(charts.gradient_profile_chart(layers, measure, steps=shown), width="stretch")
-    with right:
-        st.markdown(f"**{t('heatmap_title')}**")
-        st.altair_chart(charts.heatmap_chart(layers, measure), width="stretch")
+    left.altair_chart(charts.gradient_profile_chart(layers, measure, steps=shown, labels=chart_labels("profile", lang, measure)), width="stretch")
+    right.altair_chart(charts.heatmap_chart(layers, measure, labels=chart_labels("heatmap", lang, measure)), width="stretch")
     st.caption(t("zero_note"))
     return step
 
 
 def units_and_curves(result: RunResult) -> None:
     """Dead and saturated units over training, and the loss/accuracy curves."""
+    lang = language()
     left, right = st.columns(2)
-    with left:
-        st.markdown(f"**{t('dead_title')}**")
-        st.altair_chart(charts.dead_fraction_chart(result.layers), width="stretch")
-        saturation = charts.saturation_chart(result.layers)
-        if saturation is not None:
-            st.markdown(f"**{t('saturation_title')}**")
-            st.altair_chart(saturation, width="stretch")
-    with right:
-        st.markdown(f"**{t('history_title')}**")
-        st.altair_chart(charts.history_chart(result.history), width="stretch")
+    left.altair_chart(charts.dead_fraction_chart(result.layers, labels=chart_labels("dead", lang)), width="stretch")
+    saturation = charts.saturation_chart(result.layers, labels=chart_labels("saturation", lang))
+    if saturation is not None:
+        right.altair_chart(saturation, width="stretch")
+    st.altair_chart(charts.history_chart(result.history, labels=chart_labels("history", lang)), width="stretch")
 
 
 def boundary_and_histogram(result: RunResult, step: int) -> None:
     """Decision boundary (2-D data) and a layer's pre-activations over the activation's derivative."""
+    lang = language()
     left, right = st.columns(2)
-    with left:
-        if not result.boundary.empty:
-            st.markdown(f"**{t('boundary_title')}**")
-            st.altair_chart(charts.boundary_chart(result.boundary, points=training_points(result, result.run_id)), width="stretch")
-    with right:
-        if not result.histograms.empty:
-            st.markdown(f"**{t('histogram_title')}**")
+    if not result.boundary.empty:
+        points = training_points(result, result.run_id)
+        left.altair_chart(charts.boundary_chart(result.boundary, points=points, labels=chart_labels("boundary", lang)), width="stretch")
+    if not result.histograms.empty:
+        with right:
             depth = result.config.model.depth
             layer = st.selectbox(t("histogram_layer"), list(range(1, depth + 1)), key=f"view_layer_{result.run_id}")
             chart = charts.preactivation_histogram_chart(
-                result.histograms, step, layer, result.config.model.activation, result.config.model.leaky_alpha
+                result.histograms, step, layer, result.config.model.activation, result.config.model.leaky_alpha,
+                labels=chart_labels("histogram", lang),
             )
             st.altair_chart(chart, width="stretch")
 

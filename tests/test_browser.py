@@ -1,0 +1,173 @@
+"""The app in a real browser: Debian's Chromium driven by Playwright against `streamlit run` on 127.0.0.1.
+
+One Streamlit server for the whole module. Screenshots go to test-artifacts/.
+"""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+SMALL_URL = "experiment?data.num_samples=256&probe.num_samples=64&model.width=8&training.epochs=3"
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    """`streamlit run streamlit_app.py` on a free loopback port; its base URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless", "true",
+               "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / "streamlit.log", "w")
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(url + "_stcore/health", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail("streamlit did not start within 60 s (see test-artifacts/streamlit.log)")
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Chromium is missing: `apt-get install -y chromium` (.ci/run does it)"
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def new_page(browser):
+    """A fresh browser context (a new Streamlit session) with a tall viewport: the app scrolls inside itself."""
+    context = browser.new_context(viewport={"width": 1400, "height": 2600})
+    return context, context.new_page()
+
+
+def wait_for_charts(page, count: int, timeout_ms: int = 120_000) -> None:
+    """Wait until at least count Vega charts have drawn (a canvas or svg inside each)."""
+    page.wait_for_function(
+        f"document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas, [data-testid=\"stVegaLiteChart\"] svg.marks').length >= {count}",
+        timeout=timeout_ms,
+    )
+
+
+def assert_no_exception(page) -> None:
+    """No Streamlit exception box on the page."""
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_gallery_paints_every_chart(server, browser):
+    context, page = new_page(browser)
+    started = time.time()
+    page.goto(server)
+    wait_for_charts(page, 10)
+    print(f"gallery painted in {time.time() - started:.1f} s")
+    assert_no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "gallery.png"), full_page=True)
+    context.close()
+
+
+def test_change_depth_and_activation_then_train(server, browser):
+    context, page = new_page(browser)
+    page.goto(server + SMALL_URL.split("&training")[0])  # small data through the URL, the rest by hand
+    page.get_by_role("button", name="Train").wait_for()
+    page.wait_for_timeout(1500)  # the URL's experiment runs first; let it settle
+    depth = page.get_by_role("slider", name="Depth (hidden layers)")
+    depth.focus()
+    for _ in range(6):
+        page.keyboard.press("ArrowLeft")
+    activation = page.get_by_label("Hidden activation")
+    activation.click()
+    page.get_by_role("option", name="relu", exact=True).click()
+    epochs = page.get_by_role("slider", name="Epochs")
+    epochs.focus()
+    page.keyboard.press("Home")
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("relu · depth 4 × 8").wait_for(timeout=120_000)
+    wait_for_charts(page, 5)
+    assert_no_exception(page)
+    assert page.get_by_text("Verdict").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "experiment.png"), full_page=True)
+    context.close()
+
+
+def test_two_sessions_training_at_once_each_see_their_own(server, browser):
+    first_context, first = new_page(browser)
+    second_context, second = new_page(browser)
+    first.goto(server + SMALL_URL + "&model.activation=sigmoid&model.depth=5")
+    second.goto(server + SMALL_URL + "&model.activation=tanh&model.depth=6")
+    first.get_by_text("sigmoid · depth 5 × 8").wait_for(timeout=120_000)
+    second.get_by_text("tanh · depth 6 × 8").wait_for(timeout=120_000)
+    wait_for_charts(first, 5)
+    wait_for_charts(second, 5)
+    assert first.get_by_text("tanh · depth 6").count() == 0
+    assert second.get_by_text("sigmoid · depth 5").count() == 0
+    for page in (first, second):
+        assert_no_exception(page)
+    second.screenshot(path=str(ARTIFACTS / "second_session.png"), full_page=True)
+    first_context.close()
+    second_context.close()
+
+
+def test_a_bad_config_upload_gets_a_message(server, browser, tmp_path):
+    context, page = new_page(browser)
+    page.goto(server + "experiment")
+    page.get_by_role("button", name="Train").wait_for(timeout=60_000)  # the page has drawn
+    page.locator("[data-testid='stExpander'] summary").filter(has_text="Presets").click()
+    uploader = page.locator("[data-testid='stFileUploaderDropzoneInput']").first
+    uploader.wait_for(state="attached", timeout=30_000)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: {depht: 3}\n")
+    uploader.set_input_files(str(bad))
+    page.get_by_text("did you mean 'depth'").wait_for(timeout=30_000)
+    assert_no_exception(page)
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    uploader.set_input_files(str(binary))
+    page.get_by_text("not a UTF-8 text file").wait_for(timeout=30_000)
+    assert_no_exception(page)
+    context.close()
+
+
+def test_stop_keeps_what_was_recorded(server, browser):
+    context, page = new_page(browser)
+    page.goto(server + "experiment?data.num_samples=5000&training.epochs=200&training.batch_size=16&model.width=64")
+    stop = page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop")  # not Streamlit's own
+    stop.wait_for(timeout=60_000)
+    page.get_by_text("step ", exact=False).first.wait_for(timeout=60_000)
+    page.wait_for_timeout(3000)
+    stop.click()
+    page.get_by_text("Stopped at step").first.wait_for(timeout=60_000)
+    wait_for_charts(page, 3)
+    assert_no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "stopped.png"), full_page=True)
+    context.close()
