@@ -42,14 +42,19 @@ def run(config, on_progress: ProgressCallback | None = None) -> RunResult:
     """Train one experiment with the probes on and return its frames; TensorFlow is imported here."""
     if not isinstance(config, ExperimentConfig):
         config = load_config(config)
+    return execute(config, on_progress)
+
+
+def execute(config: ExperimentConfig, on_progress: ProgressCallback | None = None, components=None) -> RunResult:
+    """run() for a validated config, optionally on prebuilt (network, steps, probe) components."""
     from lab.trainer import Trainer  # imports TensorFlow (about 7 s the first time)
 
     started = time.perf_counter()
     run_id = run_id_of(config)
     dataset, probe_index = prepare_data(config)
-    trainer = Trainer(config, dataset, probe_index, run_id, on_progress)
+    trainer = Trainer(config, dataset, probe_index, run_id, on_progress, components)
     status, message = trainer.train()
-    boundary = trainer.boundary_rows() if (status == "ok" and config.data.dataset in TWO_DIMENSIONAL) else []
+    boundary = trainer.boundary_frame() if (status == "ok" and config.data.dataset in TWO_DIMENSIONAL) else frame("boundary")
     history = frame("history", trainer.history_rows)
     summary = {
         "format_version": FORMAT_VERSION,
@@ -70,8 +75,8 @@ def run(config, on_progress: ProgressCallback | None = None) -> RunResult:
         config=config,
         layers=frame("layers", trainer.layer_rows),
         history=history,
-        histograms=frame("histograms", trainer.histogram_rows),
-        boundary=frame("boundary", boundary),
+        histograms=trainer.histograms_frame(),
+        boundary=boundary,
         summary=summary,
     )
 

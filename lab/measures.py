@@ -63,13 +63,17 @@ def _layer_rows(reading: ProbeReading, previous_kernels, activation: str, alpha:
     return rows
 
 
-def histogram_rows(reading: ProbeReading, context: dict) -> list[dict]:
-    """Per layer, counts of the pre-activations in HISTOGRAM_EDGES (outliers in the edge bins)."""
-    rows = []
-    lows, highs = HISTOGRAM_EDGES[:-1], HISTOGRAM_EDGES[1:]
-    for index, z in enumerate(reading.preactivations):
-        clipped = np.clip(z.ravel(), HISTOGRAM_EDGES[0], HISTOGRAM_EDGES[-1])
-        counts, _ = np.histogram(clipped, bins=HISTOGRAM_EDGES)
-        for low, high, count in zip(lows, highs, counts):
-            rows.append({**context, "layer": index + 1, "bin_left": float(low), "bin_right": float(high), "count": int(count)})
-    return rows
+def histogram_columns(reading: ProbeReading, context: dict) -> dict:
+    """Per layer, counts of the pre-activations in HISTOGRAM_EDGES (outliers in the edge bins), as columns."""
+    bins = len(HISTOGRAM_EDGES) - 1
+    layers = len(reading.preactivations)
+    counts = [np.histogram(np.clip(z.ravel(), HISTOGRAM_EDGES[0], HISTOGRAM_EDGES[-1]), bins=HISTOGRAM_EDGES)[0]
+              for z in reading.preactivations]
+    columns = {key: np.repeat(np.asarray([value]), layers * bins) for key, value in context.items()}
+    columns.update({
+        "layer": np.repeat(np.arange(1, layers + 1), bins),
+        "bin_left": np.tile(HISTOGRAM_EDGES[:-1], layers),
+        "bin_right": np.tile(HISTOGRAM_EDGES[1:], layers),
+        "count": np.concatenate(counts),
+    })
+    return columns

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 FORMAT_VERSION = 1
@@ -26,18 +27,22 @@ INTEGER_COLUMNS = {"step", "epoch", "layer", "count", "predicted_class"}
 TEXT_COLUMNS = {"run_id", "layer_kind"}
 
 
+def column_dtype(column: str):
+    """The contract's dtype of a column."""
+    return "int64" if column in INTEGER_COLUMNS else object if column in TEXT_COLUMNS else "float64"
+
+
 def frame(name: str, rows: list[dict] | None = None) -> pd.DataFrame:
-    """A frame of the contract: its columns in order and stable dtypes, even when empty."""
-    columns = FRAME_COLUMNS[name]
-    data = pd.DataFrame(rows or [], columns=list(columns))
-    for column in columns:
-        if column in INTEGER_COLUMNS:
-            data[column] = data[column].astype("int64")
-        elif column in TEXT_COLUMNS:
-            data[column] = data[column].astype(object)
-        else:
-            data[column] = data[column].astype("float64")
-    return data
+    """A frame of the contract from row dicts: its columns in order and stable dtypes, even when empty."""
+    rows = rows or []
+    return pd.DataFrame({
+        column: np.array([row[column] for row in rows], dtype=column_dtype(column)) for column in FRAME_COLUMNS[name]
+    })
+
+
+def frame_from_columns(name: str, columns: dict) -> pd.DataFrame:
+    """A frame of the contract from column arrays (the fast path for large frames)."""
+    return pd.DataFrame({column: np.asarray(columns[column], dtype=column_dtype(column)) for column in FRAME_COLUMNS[name]})
 
 
 @dataclass(frozen=True)

@@ -8,25 +8,33 @@ import numpy as np
 from lab.config import ExperimentConfig
 from lab.data import Dataset, grid_for_boundary
 from lab.experiment import SHUFFLE_STREAM, steps_per_epoch
-from lab.measures import histogram_rows, layer_rows
+from lab.measures import histogram_columns, layer_rows
 from lab.models import build_network
 from lab.probes import make_probe
-from lab.result import frame
+from lab.result import frame, frame_from_columns
 from lab.tf_runtime import import_tensorflow, thread_settings
 from lab.training import CompiledSteps
+
+
+def build_components(config: ExperimentConfig, num_features: int, num_classes: int) -> tuple:
+    """A fresh network with its compiled steps and probe (each tf.function traces on first use)."""
+    binary = config.model.output_activation == "sigmoid"
+    network = build_network(config.model, num_features, num_classes, config.seed)
+    return network, CompiledSteps(network, config.training, num_features, binary), make_probe(network, num_features, binary)
 
 
 class Trainer:
     """Runs one experiment and accumulates the rows of its frames as it goes."""
 
-    def __init__(self, config: ExperimentConfig, dataset: Dataset, probe_index: np.ndarray, run_id: str, on_progress=None):
+    def __init__(self, config: ExperimentConfig, dataset: Dataset, probe_index: np.ndarray, run_id: str, on_progress=None,
+                 components: tuple | None = None):
         import_tensorflow()
         self.config, self.dataset, self.run_id, self.on_progress = config, dataset, run_id, on_progress
         self.binary = config.model.output_activation == "sigmoid"
         features = dataset.x_train.shape[1]
-        self.network = build_network(config.model, features, dataset.num_classes, config.seed)
-        self.steps = CompiledSteps(self.network, config.training, features, self.binary)
-        self.probe = make_probe(self.network, features, self.binary)
+        # components: (network, compiled steps, probe) already built and re-initialised for this seed
+        # (the sweep's fast path for runs at initialisation); otherwise built here.
+        self.network, self.steps, self.probe = components or build_components(config, features, dataset.num_classes)
         self.probe_inputs = dataset.x_train[probe_index]
         self.probe_labels = dataset.y_train[probe_index]
         self.steps_per_epoch = steps_per_epoch(config)
@@ -34,7 +42,7 @@ class Trainer:
         self.threads = thread_settings()
         self.step = 0
         self.layer_rows: list[dict] = []
-        self.histogram_rows: list[dict] = []
+        self.histogram_chunks: list[dict] = []
         self.history_rows: list[dict] = []
         self.previous_kernels = None
         self.last_recorded_step = -1
@@ -45,11 +53,18 @@ class Trainer:
         context = {"run_id": self.run_id, "step": self.step, "epoch": self.step // self.steps_per_epoch}
         model = self.config.model
         self.layer_rows += layer_rows(reading, self.previous_kernels, model.activation, model.leaky_alpha, context)
-        self.histogram_rows += histogram_rows(reading, context)
+        self.histogram_chunks.append(histogram_columns(reading, context))
         self.previous_kernels = reading.kernels
         self.last_recorded_step = self.step
         if self.on_progress is not None:
             self.on_progress(self.step, self.total_steps, frame("layers", self.layer_rows), frame("history", self.history_rows))
+
+    def histograms_frame(self):
+        """The histograms frame of every record so far."""
+        if not self.histogram_chunks:
+            return frame("histograms")
+        names = self.histogram_chunks[0].keys()
+        return frame_from_columns("histograms", {name: np.concatenate([chunk[name] for chunk in self.histogram_chunks]) for name in names})
 
     def train(self) -> tuple[str, str]:
         """Record at step 0, train epoch by epoch, record on schedule and at the end; (status, message)."""
@@ -96,7 +111,7 @@ class Trainer:
             "val_loss": val_loss, "val_accuracy": val_accuracy,
         }
 
-    def boundary_rows(self) -> list[dict]:
+    def boundary_frame(self):
         """Predicted class and its probability on a 100 x 100 grid over the first two features."""
         first, second = grid_for_boundary(self.dataset, resolution=100)
         x1, x2 = np.meshgrid(first, second, indexing="xy")
@@ -104,8 +119,8 @@ class Trainer:
         inputs[:, 0], inputs[:, 1] = x1.ravel(), x2.ravel()  # noise features held at their mean, 0
         probabilities = self.steps.probabilities(inputs).numpy()
         predicted = probabilities.argmax(axis=1)
-        chosen = probabilities[np.arange(len(predicted)), predicted]
-        return [
-            {"run_id": self.run_id, "x1": float(a), "x2": float(b), "predicted_class": int(c), "probability": float(p)}
-            for a, b, c, p in zip(inputs[:, 0], inputs[:, 1], predicted, chosen)
-        ]
+        return frame_from_columns("boundary", {
+            "run_id": np.repeat(np.asarray([self.run_id]), len(predicted)), "x1": inputs[:, 0].astype(np.float64),
+            "x2": inputs[:, 1].astype(np.float64), "predicted_class": predicted,
+            "probability": probabilities[np.arange(len(predicted)), predicted].astype(np.float64),
+        })

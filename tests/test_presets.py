@@ -65,9 +65,10 @@ def claim_relu_glorot_deep(quick):
 def claim_dying_relu_training(quick):
     result = result_of("dying_relu_training", quick)
     start, end = hidden_at(result, "start"), hidden_at(result, "end")
-    assert end["dead_fraction"].mean() >= 0.5 and end["dead_fraction"].mean() >= 3 * start["dead_fraction"].mean()
-    assert (end["dead_fraction"] == 1.0).any() and not (start["dead_fraction"] == 1.0).any()
-    assert end.loc[1, "grad_norm"] == 0.0
+    assert end["dead_fraction"].mean() >= 3 * start["dead_fraction"].mean() and not (start["dead_fraction"] == 1.0).any()
+    if not quick:  # 20 quick steps kill units; whole layers die over the full 390
+        assert end["dead_fraction"].mean() >= 0.5 and (end["dead_fraction"] == 1.0).any()
+        assert end.loc[1, "grad_norm"] == 0.0
 
 
 def claim_dead_at_birth(quick):
@@ -106,7 +107,7 @@ def claim_softmax_multiclass(quick):
 
 
 CLAIMS = {name.removeprefix("claim_"): check for name, check in globals().items() if name.startswith("claim_")}
-FULL_SIZE = ["relu_he", "leaky_relu_rescue", "dead_at_birth"]
+FULL_SIZE = ["relu_he", "leaky_relu_rescue", "dead_at_birth", "dying_relu_training"]
 
 
 def test_every_preset_has_a_claim_line_and_a_check():

@@ -116,7 +116,7 @@ def test_activation_columns_and_histograms_match_numpy(activation, output, datas
     depth = config.model.depth
     preacts, hidden = outputs[:depth] + [outputs[-1]], outputs[depth:2 * depth]
     edges = np.linspace(-8, 8, 65)
-    histograms = [row for row in trainer.histogram_rows if row["step"] == trainer.step]
+    histograms = trainer.histograms_frame().query("step == @trainer.step").to_dict("records")
     for index, row in enumerate(rows):
         kernel = network.dense_layers[index].kernel.numpy()
         expected_ratio = np.linalg.norm(kernel - initial[index]) / np.linalg.norm(initial[index])

@@ -1,0 +1,63 @@
+"""What a sweep worker runs: batches of configs, with the fast path for runs at initialisation.
+
+Runs at initialisation (`epochs: 0`) are the bulk of depth and born-dead studies. Building and tracing a
+Keras model costs far more than measuring it, so a worker builds each architecture once and, for each
+seed, re-initialises its weights exactly as a fresh build would (lab.models.reinitialize) and reuses the
+traced probe. The cache below is per worker process (a sweep worker, never the app).
+"""
+from __future__ import annotations
+
+import traceback
+from collections import OrderedDict
+
+from lab.config import ExperimentConfig
+from lab.config_io import load_config
+
+MAX_CACHED_ARCHITECTURES = 4
+_ARCHITECTURES: "OrderedDict[str, tuple]" = OrderedDict()
+
+
+def architecture_key(config: ExperimentConfig, num_features: int, num_classes: int) -> str:
+    """What decides the graph: the model section and the input and output sizes (not the seed)."""
+    return f"{config.model.model_dump_json()}|{num_features}|{num_classes}"
+
+
+def reused_components(config: ExperimentConfig, num_features: int, num_classes: int) -> tuple:
+    """This architecture's (network, steps, probe), built once per process, re-initialised for config.seed."""
+    from lab.models import reinitialize
+    from lab.trainer import build_components
+
+    key = architecture_key(config, num_features, num_classes)
+    if key in _ARCHITECTURES:
+        _ARCHITECTURES.move_to_end(key)
+        components = _ARCHITECTURES[key]
+        reinitialize(components[0], config.model, config.seed)
+        return components
+    components = build_components(config, num_features, num_classes)
+    _ARCHITECTURES[key] = components
+    while len(_ARCHITECTURES) > MAX_CACHED_ARCHITECTURES:
+        _ARCHITECTURES.popitem(last=False)
+    return components
+
+
+def run_one(config: ExperimentConfig, fast: bool = True):
+    """One run; at initialisation (epochs 0) on reused components when fast."""
+    from lab.experiment import execute, prepare_data
+
+    if not (fast and config.training.epochs == 0):
+        return execute(config)
+    dataset, _ = prepare_data(config)
+    components = reused_components(config, dataset.x_train.shape[1], dataset.num_classes)
+    return execute(config, components=components)
+
+
+def run_batch(config_yamls: list[str], fast: bool = True) -> list[tuple[str, object, str]]:
+    """[(config_yaml, RunResult or None, error message)] for a batch; one failing run never sinks the batch."""
+    outcomes = []
+    for text in config_yamls:
+        try:
+            outcomes.append((text, run_one(load_config(text), fast), ""))
+        except Exception as error:  # noqa: BLE001 - reported as the run's status 'error', with its cause
+            last = traceback.extract_tb(error.__traceback__)[-1]
+            outcomes.append((text, None, f"{type(error).__name__}: {error} ({last.filename.split('/')[-1]}:{last.lineno})"))
+    return outcomes
