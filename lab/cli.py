@@ -29,6 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override a field, e.g. --set model.depth=20 (value parsed as YAML)")
     run.add_argument("--out", default="runs", help="output folder (default: runs/)")
     run.add_argument("--quick", action="store_true", help="shrink the experiment (see README) for a fast check")
+    sweep = commands.add_parser("sweep", help="run a grid x seeds sweep (resumable) and write sweep.csv")
+    sweep.add_argument("sweep", help="sweep YAML file (name, base, grid, seeds)")
+    sweep.add_argument("--out", required=True, help="sweep folder (rerunning into it skips finished runs)")
+    sweep.add_argument("--workers", type=int, default=1, help="parallel workers (default 1)")
+    sweep.add_argument("--engine", choices=("local", "ray"), default="local", help="local process pool, or Ray tasks")
+    sweep.add_argument("--address", default=None, help="Ray cluster address (default: start a local Ray instance)")
+    sweep.add_argument("--quick", action="store_true", help="first and last value of each axis, at most 3 seeds, quick runs")
     show = commands.add_parser("show", help="print the summary of a saved run folder")
     show.add_argument("run_dir", help="a run folder written by `run`")
     return parser
@@ -79,6 +86,33 @@ def _progress_bar():
     return on_progress
 
 
+def command_sweep(arguments) -> int:
+    """Validate every cell, run with a progress bar, print where the table is and what failed."""
+    from tqdm import tqdm
+
+    from lab.sweep import run_sweep
+
+    if arguments.workers < 1:
+        raise ConfigError(f"--workers: at least 1 (got {arguments.workers})")
+    bar = {}
+
+    def on_progress(progress):
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=progress.total, initial=progress.done, unit="run", file=sys.stderr, dynamic_ncols=True)
+        bar["bar"].n = progress.done
+        bar["bar"].set_postfix(failed=progress.failed, skipped=progress.skipped)
+        bar["bar"].refresh()
+
+    table_path, progress = run_sweep(Path(arguments.sweep), arguments.out, arguments.workers, arguments.engine,
+                                     arguments.address, arguments.quick, on_progress)
+    if "bar" in bar:
+        bar["bar"].close()
+    print(f"{progress.total} runs ({progress.skipped} already finished, {progress.failed} failed): {table_path}")
+    for line in progress.errors[:10]:
+        print(f"error: {line}", file=sys.stderr)
+    return EXIT_INTERNAL if progress.failed else EXIT_OK
+
+
 def command_show(arguments) -> int:
     """Print the same summary for a saved run."""
     from lab import report, store
@@ -91,7 +125,7 @@ def command_show(arguments) -> int:
 def main(argv=None) -> int:
     """Parse, dispatch, and turn every bad input into one error line and a non-zero exit."""
     arguments = build_parser().parse_args(argv)
-    handlers = {"run": command_run, "show": command_show}
+    handlers = {"run": command_run, "sweep": command_sweep, "show": command_show}
     try:
         return handlers[arguments.command](arguments)
     except (ConfigError, RunFolderError) as error:

@@ -197,7 +197,9 @@ def load_config(source: Any = None, overrides: Mapping[str, Any] | None = None, 
 
 def config_to_yaml(config: BaseModel) -> str:
     """The resolved config as YAML: every default filled in, fields in schema order."""
-    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, default_flow_style=False)
+    # libyaml's emitter when present (same text, ~10x faster: a sweep hashes every run's config).
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(config.model_dump(mode="json"), Dumper=dumper, sort_keys=False, default_flow_style=False)
 
 
 def run_id_of(config: BaseModel) -> str:

@@ -45,13 +45,13 @@ def run(config, on_progress: ProgressCallback | None = None) -> RunResult:
     return execute(config, on_progress)
 
 
-def execute(config: ExperimentConfig, on_progress: ProgressCallback | None = None, components=None) -> RunResult:
-    """run() for a validated config, optionally on prebuilt (network, steps, probe) components."""
+def execute(config: ExperimentConfig, on_progress: ProgressCallback | None = None, components=None, data=None) -> RunResult:
+    """run() for a validated config, optionally on prebuilt components and already prepared data."""
     from lab.trainer import Trainer  # imports TensorFlow (about 7 s the first time)
 
     started = time.perf_counter()
     run_id = run_id_of(config)
-    dataset, probe_index = prepare_data(config)
+    dataset, probe_index = data or prepare_data(config)
     trainer = Trainer(config, dataset, probe_index, run_id, on_progress, components)
     status, message = trainer.train()
     boundary = trainer.boundary_frame() if (status == "ok" and config.data.dataset in TWO_DIMENSIONAL) else frame("boundary")

@@ -59,12 +59,18 @@ def build_network(model_config: ModelConfig, num_features: int, num_classes: int
     logits = output_dense(tensor)
     model = keras.Model(inputs, logits, name="mlp")
     variables = [variable for layer in (*hidden_dense, output_dense) for variable in (layer.kernel, layer.bias)]
-    signature = [tf.TensorSpec(tuple(variable.shape), tf.float32) for variable in variables]
+    shapes = [tuple(variable.shape) for variable in variables]
+    sizes = [int(np.prod(shape)) for shape in shapes]
 
-    @tf.function(input_signature=[signature])
+    # One flat vector in, split inside the graph: converting and checking 2·(depth+1) separate
+    # arguments cost more per call than the assignment itself.
+    @tf.function(input_signature=[tf.TensorSpec([sum(sizes)], tf.float32)])
+    def assign_flat(flat):
+        for variable, part, shape in zip(variables, tf.split(flat, sizes), shapes):
+            variable.assign(tf.reshape(part, shape))
+
     def assign_weights(values):
-        for variable, value in zip(variables, values):
-            variable.assign(value)
+        assign_flat(np.concatenate([np.ravel(value) for value in values]).astype(np.float32))
 
     network = Network(model, tuple(hidden_dense), tuple(hidden_activation), output_dense, assign_weights)
     reinitialize(network, model_config, seed)

@@ -203,6 +203,8 @@ def born_dead_chart(sweep: pd.DataFrame, theory: pd.DataFrame | None = None,
              base.mark_errorbar(ticks=True, opacity=0.7).encode(y=alt.Y("low:Q", title=texts["y"]), y2="high:Q"),
              base.mark_point(filled=True, size=60, opacity=1).encode(y=y, tooltip=tooltip)]
     if theory is not None:
+        # lab.theory.born_dead_curve names its columns width and depth, without the sweep's model. prefix.
+        theory = theory.rename(columns={"width": "model.width", "depth": "model.depth"})
         _require(theory, ("model.width", "model.depth", "bound"), "theory")
         bound = pd.DataFrame({"width": theory["model.width"].astype(int), "depth": theory["model.depth"].astype(int),
                               "bound": theory["bound"].astype(np.float64)})

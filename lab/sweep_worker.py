@@ -46,9 +46,9 @@ def run_one(config: ExperimentConfig, fast: bool = True):
 
     if not (fast and config.training.epochs == 0):
         return execute(config)
-    dataset, _ = prepare_data(config)
-    components = reused_components(config, dataset.x_train.shape[1], dataset.num_classes)
-    return execute(config, components=components)
+    data = prepare_data(config)
+    components = reused_components(config, data[0].x_train.shape[1], data[0].num_classes)
+    return execute(config, components=components, data=data)
 
 
 def run_batch(config_yamls: list[str], fast: bool = True) -> list[tuple[str, object, str]]:

@@ -1,0 +1,154 @@
+"""Sweeps: grid x seeds, run locally (a spawn process pool) or on a Ray cluster; resumable; sweep.csv last.
+
+Layout of a sweep folder D: D/sweep.yaml (expanded), D/runs/<name>-<run_id>/ (one complete run folder
+per finished run, without charts), D/sweep.csv (rows in grid order then seed order, no wall times, so
+an interrupted-then-resumed sweep writes the same file as an uninterrupted one), D/sweep_charts.*.
+Results travel back to this process, which alone writes folders: on Ray, workers need no shared disk.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from lab.config_io import ConfigError, config_to_yaml, run_id_of
+from lab.store import folder_name, is_complete, save, write_atomic
+from lab.sweep_config import PlannedRun, SweepConfig, expand, expanded_yaml, load_sweep
+from lab.sweep_table import error_row, figures, identity, row_from_folder, table
+
+ENGINES = ("local", "ray")
+MAX_BATCH = 25  # runs per task: amortises process round trips, small enough to lose little to a kill
+
+
+@dataclass
+class SweepProgress:
+    """Counts for the progress bar."""
+
+    total: int
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def batches(pending: list[PlannedRun], workers: int) -> list[list[PlannedRun]]:
+    """Consecutive runs (same grid cell together: one architecture per worker reuse), a few per worker."""
+    size = max(1, min(MAX_BATCH, math.ceil(len(pending) / max(1, workers * 4))))
+    groups, current = [], []
+    for planned in pending:
+        if current and (len(current) >= size or current[-1].cell != planned.cell):
+            groups.append(current)
+            current = []
+        current.append(planned)
+    return groups + ([current] if current else [])
+
+
+def run_local(groups: list[list[str]], workers: int) -> Iterator[list]:
+    """Batches in this process (1 worker) or in a pool of spawned processes, one TF thread each."""
+    from lab.sweep_worker import run_batch
+
+    if workers <= 1:
+        for group in groups:
+            yield run_batch(group)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn, never fork: TensorFlow's runtime does not survive a fork.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(run_batch, group) for group in groups]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def run_ray(groups: list[list[str]], workers: int, address: str | None) -> Iterator[list]:
+    """Batches as Ray tasks; lab reaches the workers through runtime_env (py_modules)."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--engine ray needs Ray: pip install -r requirements-ray.txt") from None
+    import lab
+    from lab.sweep_worker import run_batch
+
+    runtime_env = {"py_modules": [str(Path(lab.__file__).parent)], "env_vars": {"LAB_TF_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}}
+    started_here = not ray.is_initialized()
+    if started_here:
+        options = {"address": address} if address else {"num_cpus": workers, "include_dashboard": False}
+        ray.init(runtime_env=runtime_env, log_to_driver=False, **options)
+    try:
+        task = ray.remote(num_cpus=1)(run_batch)
+        waiting = [task.remote(group) for group in groups]
+        while waiting:
+            finished, waiting = ray.wait(waiting, num_returns=1)
+            yield ray.get(finished[0])
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def plan_sweep(source, quick: bool = False) -> tuple[SweepConfig, dict, list[PlannedRun]]:
+    """Load and expand a sweep, validating every cell before anything runs."""
+    sweep, base = load_sweep(source, quick=quick)
+    return sweep, base, expand(sweep, base, quick=quick)
+
+
+def run_sweep(source, out_dir, workers: int = 1, engine: str = "local", address: str | None = None, quick: bool = False,
+              on_progress: Callable[[SweepProgress], None] | None = None) -> tuple[Path, SweepProgress]:
+    """Run (or resume) a sweep into out_dir; returns (sweep.csv's path, the final counts)."""
+    if engine not in ENGINES:
+        raise ConfigError(f"--engine: must be one of {', '.join(ENGINES)} (got {engine!r})")
+    sweep, base, planned = plan_sweep(source, quick)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    document = expanded_yaml(sweep, base, planned, quick)
+    if (out / "sweep.yaml").exists() and (out / "sweep.yaml").read_text(encoding="utf-8") != document:
+        raise ConfigError(f"{out}: holds a different sweep (its sweep.yaml differs); choose another --out")
+    write_atomic(out / "sweep.yaml", document.encode("utf-8"))
+    runs_dir = out / "runs"
+    ids = [run_id_of(item.config) for item in planned]
+    pending = [item for item, run_id in zip(planned, ids) if not is_complete(runs_dir / folder_name(item.config, run_id))]
+    progress = SweepProgress(total=len(planned), done=len(planned) - len(pending), skipped=len(planned) - len(pending))
+    if on_progress:
+        on_progress(progress)
+    grid_keys = list(sweep.grid)
+    rows, failed = {}, set()
+    groups = [[config_to_yaml(item.config) for item in group] for group in batches(pending, workers)]
+    by_yaml = {config_to_yaml(item.config): item for item in pending}
+    outcomes = run_local(groups, workers) if engine == "local" else run_ray(groups, workers, address)
+    for batch in outcomes:
+        for text, result, error in batch:
+            item = by_yaml[text]
+            if result is None:
+                failed.add(item.index)
+                progress.failed += 1
+                progress.errors.append(f"run {item.index} (cell {item.cell}, seed {item.seed}): {error}")
+            else:
+                save(result, runs_dir)  # this process alone writes folders; summary.json last
+                rows[item.index] = {**identity(item, grid_keys, result.run_id), **figures(result.layers, item.config.model.depth, result.summary)}
+            progress.done += 1
+            if on_progress:
+                on_progress(progress)
+    final_rows = []
+    for item, run_id in zip(planned, ids):
+        if item.index in failed:
+            final_rows.append(error_row(item, grid_keys, run_id))
+        elif item.index in rows:
+            final_rows.append(rows[item.index])
+        else:
+            final_rows.append(row_from_folder(runs_dir / folder_name(item.config, run_id), item, grid_keys, run_id))
+    frame = table(final_rows)
+    write_atomic(out / "sweep.csv", frame.to_csv(index=False).encode("utf-8"))
+    write_sweep_charts(frame, planned, out)
+    return out / "sweep.csv", progress
+
+
+def write_sweep_charts(frame, planned: list[PlannedRun], out: Path) -> None:
+    """The depth and born-dead views, with theory, beside sweep.csv (only where they apply)."""
+    try:
+        from lab.sweep_views import theory_frames
+        from lab.sweep_charts import save_sweep_charts
+    except ImportError:
+        return
+    depth_theory, dead_theory = theory_frames(frame, planned)
+    save_sweep_charts(frame, out, theory_depth=depth_theory, theory_dead=dead_theory)
