@@ -145,10 +145,8 @@ def run_sweep(source, out_dir, workers: int = 1, engine: str = "local", address:
 
 def write_sweep_charts(frame, planned: list[PlannedRun], out: Path) -> None:
     """The depth and born-dead views, with theory, beside sweep.csv (only where they apply)."""
-    try:
-        from lab.sweep_views import theory_frames
-        from lab.sweep_charts import save_sweep_charts
-    except ImportError:
-        return
+    from lab.sweep_charts import save_sweep_charts
+    from lab.sweep_views import theory_frames
+
     depth_theory, dead_theory = theory_frames(frame, planned)
     save_sweep_charts(frame, out, theory_depth=depth_theory, theory_dead=dead_theory)

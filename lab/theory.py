@@ -55,8 +55,9 @@ def weight_variance(initializer, fan_in, fan_out) -> float:
     glorot_uniform / glorot_normal: 2 / (fan_in + fan_out) (Glorot & Bengio 2010, eq. 12-16);
     he_normal / he_uniform: 2 / fan_in (He et al. 2015, eq. 10); lecun_normal: 1 / fan_in;
     classic: U(±1/sqrt(fan_in)), whose variance is 1 / (3 fan_in) (Glorot & Bengio 2010, eq. 1).
-    Keras' *_normal initializers draw from a normal truncated at two standard deviations and divide
-    the standard deviation by 0.8796 (the truncated normal's std) first, so their variance equals the
+    Keras' *_normal initializers (and lab.initializers, which draws the same distributions with
+    numpy) use a normal truncated at two standard deviations whose standard deviation was first
+    divided by 0.8796 (that of a unit normal truncated to [-2, 2]), so their variance equals the
     nominal one above; the uniform ones draw U(±sqrt(3 · variance)).
     """
     if initializer not in KERNEL_INITIALIZERS:
