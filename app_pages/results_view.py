@@ -10,6 +10,7 @@ from lab.archive import folder_to_zip
 from lab.chart_labels import chart_labels
 from lab.experiment import prepare_data
 from lab.result import RunResult
+from lab.theory_overlay import theory_profile
 from app_pages.shared import language, t
 
 MEASURES = ("grad_norm", "preact_grad_rms", "bias_grad_norm", "update_ratio")
@@ -39,7 +40,9 @@ def profile_section(result: RunResult) -> int:
     shown = sorted({steps[0], step, steps[-1]})
     lang = language()
     left, right = st.columns(2)
-    left.altair_chart(charts.gradient_profile_chart(layers, measure, steps=shown, labels=chart_labels("profile", lang, measure)), width="stretch")
+    predicted = theory_profile(layers, result.config, measure)
+    profile = charts.gradient_profile_chart(layers, measure, steps=shown, labels=chart_labels("profile", lang, measure), theory=predicted)
+    left.altair_chart(profile, width="stretch")
     right.altair_chart(charts.heatmap_chart(layers, measure, labels=chart_labels("heatmap", lang, measure)), width="stretch")
     st.caption(t("zero_note"))
     return step

@@ -12,7 +12,7 @@ MEASURES_KO = {
 KOREAN = {
     "profile": {"title": "층별 {measure} (로그 척도)", "x": "층 (1 = 입력에 가장 가까운 층)", "y": "{measure}", "step": "스텝",
                 "run": "실행", "epoch": "에포크", "layer_kind": "층", "hidden": "은닉층", "output": "출력층", "zero": "= 0",
-                "empty": "그릴 측정값이 없습니다"},
+                "empty": "그릴 측정값이 없습니다", "theory": "초기화 시점의 이론 예측 (점선)"},
     "heatmap": {"title": "{measure}: 층 × 스텝", "x": "스텝", "y": "층", "color": "log10 {measure}", "zero": "= 0",
                 "output": "출력층", "empty": "그릴 측정값이 없습니다"},
     "dead": {"title": "은닉층별 죽은 유닛 (모든 프로브 샘플에서 출력이 정확히 0)", "x": "스텝", "y": "죽은 비율", "layer": "층",

@@ -55,14 +55,18 @@ PROFILE_LABELS = {
     "title": "{measure} per layer (log scale)", "x": "layer (1 = nearest the input)", "y": "{measure}",
     "step": "step", "run": "run", "epoch": "epoch", "layer_kind": "layer", "hidden": "hidden",
     "output": "output", "zero": "= 0", "empty": "no measured values to plot",
+    "theory": "theory at initialisation (dashed)",
 }
 
 
 def gradient_profile_chart(layers: pd.DataFrame, measure: str = "grad_norm", steps: Sequence[int] | None = None,
-                           color_by: str = "step", labels: Mapping[str, str] | None = None) -> alt.LayerChart:
+                           color_by: str = "step", labels: Mapping[str, str] | None = None,
+                           theory: pd.DataFrame | None = None) -> alt.LayerChart:
     """A per-layer measure on a log y axis, one line per step (or run); exact zeros drawn at a labelled floor.
 
-    Labels: title, x, y ({measure} is replaced), step, run, epoch, layer_kind, hidden, output, zero, empty.
+    theory: optional (layer, plotted) rows, drawn dashed: what theory predicts at initialisation
+    (see lab.theory_overlay). Labels: title, x, y ({measure} is replaced), step, run, epoch,
+    layer_kind, hidden, output, zero, empty, theory.
     """
     _check_measure(measure)
     if color_by not in ("step", "run") or (color_by == "run" and "run" not in layers):
@@ -89,6 +93,11 @@ def gradient_profile_chart(layers: pd.DataFrame, measure: str = "grad_norm", ste
     parts = [base.mark_line(strokeWidth=2), points]
     if (data[measure] == 0).any():
         parts += _zero_marks(base, data, measure, texts["zero"])
+    if theory is not None and not theory.empty:
+        predicted = theory.assign(curve=texts["theory"])
+        parts.append(alt.Chart(inline(predicted)).mark_line(strokeDash=[6, 4], color=GREY, strokeWidth=2).encode(
+            x="layer:Q", y=alt.Y("plotted:Q", scale=alt.Scale(type="log", padding=16)),
+            tooltip=[alt.Tooltip("curve:N", title=""), "layer:Q", alt.Tooltip("plotted:Q", title=texts["theory"], format=".3e")]))
     return alt.layer(*parts, title=texts["title"]).properties(width=420, height=300)
 
 

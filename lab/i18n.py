@@ -60,6 +60,9 @@ TEXT = {
         "moment_start": "At initialisation", "moment_end": "At the end",
         "measure_weight": "weight gradient", "measure_signal": "back-propagated signal",
         "status_line": "Status: {status} — {message}",
+        "tab_sweeps": "Sweeps", "sweep_preset": "Sweep preset", "sweep_run": "Run sweep", "sweep_folder": "Sweep folder",
+        "sweep_upload": "Or upload sweep.csv and sweep.yaml (both)",
+        "sweep_cap": "Sweeps over {runs} runs run in quick mode here (first and last value of each axis, 3 seeds); run the full ones with python -m lab sweep.",
     },
     "ko": {
         "app_title": "기울기 소실 실험실",
@@ -115,6 +118,9 @@ TEXT = {
         "moment_start": "초기화 직후", "moment_end": "학습 종료 시",
         "measure_weight": "가중치 기울기", "measure_signal": "역전파 신호",
         "status_line": "상태: {status} — {message}",
+        "tab_sweeps": "스윕", "sweep_preset": "스윕 프리셋", "sweep_run": "스윕 실행", "sweep_folder": "스윕 폴더",
+        "sweep_upload": "또는 sweep.csv와 sweep.yaml을 함께 올리기",
+        "sweep_cap": "{runs}개를 넘는 스윕은 여기서 빠른 모드로 실행됩니다 (축마다 처음과 마지막 값, 시드 3개). 전체 스윕은 python -m lab sweep으로 실행하세요.",
     },
 }
 

@@ -127,5 +127,6 @@ def expanded_yaml(sweep: SweepConfig, base: dict, planned: list[PlannedRun], qui
     except ConfigError:
         resolved = source_to_mapping(base)  # valid only together with the grid: keep it as written
     resolved.pop("seed", None)
-    document = {"name": sweep.name, "base": resolved, "grid": sweep.grid, "seeds": sweep.seed_list, "runs": len(planned)}
-    return yaml.safe_dump(document, sort_keys=False, default_flow_style=None)
+    document = {"name": sweep.name, "base": resolved, "grid": sweep.grid, "seeds": sweep.seed_list}
+    header = f"# Expanded sweep: {len(planned)} runs ({len(planned) // len(sweep.seed_list)} grid cells x {len(sweep.seed_list)} seeds).\n"
+    return header + yaml.safe_dump(document, sort_keys=False, default_flow_style=None)

@@ -9,7 +9,7 @@ from lab.sweep_config import PlannedRun
 THEORY_ACTIVATIONS = ("step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish")
 
 
-def _bias(value) -> float:
+def bias_value(value) -> float:
     """A constant bias as a number; named bias initializers are zero or small random: treated as 0."""
     return value if isinstance(value, float) else 1.0 if value == "ones" else 0.0
 
@@ -25,7 +25,7 @@ def depth_theory(planned: list[PlannedRun]) -> pd.DataFrame:
         seen.add(key)
         outputs = 1 if model.output_activation == "sigmoid" else data.num_classes
         ratios = theory.predicted_ratios(model.activation, model.kernel_initializer, model.depth, model.width,
-                                         data.num_features, outputs, _bias(model.bias_initializer), model.leaky_alpha)
+                                         data.num_features, outputs, bias_value(model.bias_initializer), model.leaky_alpha)
         rows.append({"model.depth": model.depth, "model.activation": model.activation,
                      "model.kernel_initializer": model.kernel_initializer, **ratios})
     return pd.DataFrame(rows)
@@ -34,7 +34,7 @@ def depth_theory(planned: list[PlannedRun]) -> pd.DataFrame:
 def dead_theory(planned: list[PlannedRun]) -> pd.DataFrame | None:
     """The born-dead bound per (width, depth), where its assumptions hold: ReLU, zero bias (else None)."""
     models = [item.config.model for item in planned]
-    if any(model.activation != "relu" or _bias(model.bias_initializer) != 0.0 for model in models):
+    if any(model.activation != "relu" or bias_value(model.bias_initializer) != 0.0 for model in models):
         return None
     pairs = sorted({(model.width, model.depth) for model in models})
     return pd.DataFrame([{"model.width": width, "model.depth": depth, "bound": theory.born_dead_bound(width, depth)}

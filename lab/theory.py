@@ -9,8 +9,8 @@ Schoenholz et al. (2017, "Deep information propagation"), and share their assump
 - infinite width: sums over a layer's units are replaced by their expectations;
 - weights independent across entries, zero-mean and symmetric, with the variance of weight_variance;
 - pre-activations Gaussian (a central-limit argument, exact only as width -> infinity);
-- the backward pass treated as independent of the forward pass (the "gradient independence"
-  assumption of Schoenholz et al.): W and W^T are treated as fresh draws.
+- the backward pass treated as independent of the forward pass (as Schoenholz et al. assume):
+  the W^T that carries gradients down is treated as a fresh draw, independent of the W used forward.
 
 Narrow layers, a probe batch of finite size and any training at all move real runs away from them;
 tests/test_theory.py measures how far. Pure numpy: importing this module never imports TensorFlow.
@@ -52,9 +52,9 @@ def _check_finite(name, number, minimum=None):
 def weight_variance(initializer, fan_in, fan_out) -> float:
     """Variance of one kernel entry for a Keras initializer name (Glorot & Bengio 2010; He et al. 2015).
 
-    glorot_uniform / glorot_normal: 2 / (fan_in + fan_out) (Glorot & Bengio 2010, eq. 12-16);
-    he_normal / he_uniform: 2 / fan_in (He et al. 2015, eq. 10); lecun_normal: 1 / fan_in;
-    classic: U(±1/sqrt(fan_in)), whose variance is 1 / (3 fan_in) (Glorot & Bengio 2010, eq. 1).
+    glorot_uniform / glorot_normal: 2 / (fan_in + fan_out) (Glorot & Bengio 2010, the "normalized"
+    initialisation); he_normal / he_uniform: 2 / fan_in (He et al. 2015, sect. 2.2); lecun_normal:
+    1 / fan_in; classic: U(±1/sqrt(fan_in)), variance 1 / (3 fan_in) (Glorot & Bengio 2010, eq. 1).
     Keras' *_normal initializers (and lab.initializers, which draws the same distributions with
     numpy) use a normal truncated at two standard deviations whose standard deviation was first
     divided by 0.8796 (that of a unit normal truncated to [-2, 2]), so their variance equals the
@@ -128,12 +128,12 @@ def predicted_profile(
 ) -> pd.DataFrame:
     """Mean-field per-layer prediction at initialisation, one row per hidden layer (1 = nearest the input).
 
-    Forward (Poole et al. 2016, eq. 3, with a constant bias as the mean instead of a random one):
+    Forward (Poole et al. 2016's length map, with a constant bias as the mean, not a random one):
     z_l ~ N(bias, q_l) with q_1 = σ²_1 · num_features (inputs have E[x_i²] = 1) and
     q_{l+1} = σ²_{l+1} · width · E[f(z_l)²]. Only the second moment of the layer's input matters
     because the weights have zero mean, so a ReLU's positive mean is counted in E[f(z)²].
 
-    Backward (Glorot & Bengio 2010, eq. 6; He et al. 2015, eq. 13; Schoenholz et al. 2017, χ_1):
+    Backward (Glorot & Bengio 2010; He et al. 2015, sect. 2.2; Schoenholz et al. 2017's χ_1):
     δ_l = f'(z_l) ⊙ (W_{l+1}^T δ_{l+1}), so with W_{l+1} independent of δ_{l+1},
     E||δ_l||² = χ_l · E||δ_{l+1}||² with signal_factor χ_l = width · σ²_{l+1} · E[f'(z_l)²], where
     σ²_{l+1} is the variance of the kernel that maps layer l's outputs onward. For l = depth that
@@ -207,8 +207,8 @@ def sigmoid_signal_bound(depth, width, initializer, num_features) -> float:
 
     sigmoid'(z) <= 1/4 everywhere, so χ_l = width · σ² · E[sigmoid'(z)²] <= width · σ² / 16 whatever
     the pre-activations, and the ratio is at most (width · σ² / 16)^((depth - 1) / 2): a floor on the
-    decay that no bias or input scaling can beat (Glorot & Bengio 2010 make the same point, sect. 2).
-    It bounds E||δ_l||² under the gradient-independence assumption, not each random draw: a single
+    decay that no bias or input scaling can beat. It bounds E||δ_l||² under the assumption that
+    the backward pass is independent of the forward pass, not each random draw: a single
     narrow net can exceed it by its own finite-width fluctuation. Only hidden-to-hidden kernels
     (width by width) enter the chain from layer depth down to layer 1, so num_features, accepted
     for symmetry with predicted_ratios, is validated but does not change the bound.
@@ -232,10 +232,11 @@ def born_dead_bound(width, depth) -> float:
     The lab's dead_fraction is "dead on the probe" (output 0 for EVERY probe sample), and a layer
     dead on a probe containing x is all-zero at x, hence the bound; more probe samples can only
     make death rarer. Not covered: a non-zero constant bias (bias -1 makes death far likelier),
-    random or asymmetric initialisations. Lu, Shin, Su & Karniadakis ("Dying ReLU and
-    Initialization: Theory and Numerical Examples", Commun. Comput. Phys. 28, 2020) prove that a
-    ReLU net of fixed width initialised symmetrically is born dead with probability -> 1 as depth
-    -> infinity, and propose a randomized asymmetric initialisation (RAI) that lowers it.
+    random biases, asymmetric initialisations, leaky ReLU (never exactly zero), any training.
+    Lu, Shin, Su & Karniadakis ("Dying ReLU and Initialization: Theory and Numerical Examples",
+    Commun. Comput. Phys. 28(5), 2020; arXiv:1903.06733) prove that a deep ReLU network of fixed
+    width dies in probability as depth -> infinity when initialised from symmetric distributions,
+    and design a randomized asymmetric initialisation (RAI) that lowers that probability.
     """
     _check_positive_int("width", width)
     _check_positive_int("depth", depth)

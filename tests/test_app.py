@@ -155,3 +155,19 @@ def test_compare_overlays_two_runs_with_their_differences():
     assert len(runs_plotted) == 2
     differences = app.dataframe[0].value
     assert "model.activation" in list(differences.index)
+
+
+def test_sweeps_page_runs_a_small_sweep_and_draws_the_views_with_theory():
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app.switch_page("app_pages/sweeps.py")
+    app = app.run()
+    assert not app.exception
+    app.selectbox(key="sweep_preset").set_value("xavier_vs_he")
+    (run_button,) = [button for button in app.button if button.label == "Run sweep"]
+    app = run_button.click().run(timeout=TIMEOUT)
+    assert not app.exception, app.exception
+    rows = chart_rows(app)
+    series = {str(row.get("series")) for row in rows}
+    assert any("he_normal" in text for text in series) and any("glorot_uniform" in text for text in series)
+    assert any("value" in row and "median" not in row for row in rows)  # the theory's dashed line rows
+    assert len(app.dataframe) == 1

@@ -131,3 +131,9 @@ def test_a_sweep_killed_mid_way_resumes_to_the_same_table(tmp_path):
     assert all(path.stat().st_mtime_ns == mtime for path, mtime in before.items())  # never rewritten
     uninterrupted, _ = run_sweep(path, tmp_path / "whole")
     assert resumed.read_text() == uninterrupted.read_text()
+
+
+def test_the_written_sweep_yaml_reruns_the_same_sweep(reference, tmp_path):
+    run_sweep(write(tmp_path, SWEEP), tmp_path / "out", quick=True)
+    again, progress = run_sweep(tmp_path / "out" / "sweep.yaml", tmp_path / "out")
+    assert progress.skipped == progress.total  # the expanded file plans exactly the runs already there

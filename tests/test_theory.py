@@ -18,7 +18,9 @@ from lab.initializers import initial_values
 
 SEEDS = range(10)
 WIDTH, NUM_FEATURES = 64, 32
-SIGNAL_CASES = [("tanh", "glorot_uniform", 10), ("relu", "he_normal", 10), ("relu", "glorot_uniform", 10), ("sigmoid", "glorot_uniform", 6)]
+SIGNAL_CASES = [
+    ("tanh", "glorot_uniform", 10), ("relu", "he_normal", 10), ("relu", "glorot_uniform", 10), ("sigmoid", "glorot_uniform", 6),
+]
 
 
 # --- pure numpy ----------------------------------------------------------------------------------
@@ -175,8 +177,8 @@ def test_signal_ratio_matches_mean_field(activation, initializer, depth):
     Measured (seeds 0-9): tanh -0.42 vs -0.49, relu+he -0.01 vs 0.00, relu+glorot -1.35 vs -1.35,
     sigmoid -3.23 vs -3.16. Single seeds scatter by about 0.08-0.1 decades (sd), so a 10-seed median
     moves by about ±0.07 (1st-99th percentile over resamples of 60 other seeds), and width 64 leaves a
-    finite-width offset of up to 0.05 (60-seed medians). 0.2 covers both, yet fails if a layer's χ
-    were off by 10% (9 layers: 0.5 · 9 · log10 1.1 = 0.19) or if ReLU+Glorot were confused with He.
+    finite-width offset of up to 0.05 (60-seed medians). 0.2 covers both, yet fails if every χ at
+    depth 10 were off by 15% (0.5 · 9 · log10 1.15 = 0.27) or if ReLU+Glorot were confused with He.
     """
     signal, _ = measured_log10_ratios(activation, initializer, depth)
     predicted = theory.predicted_ratios(activation, initializer, depth, WIDTH, NUM_FEATURES)["log10_signal_ratio"]
@@ -193,7 +195,7 @@ def test_sigmoid_signal_stays_below_its_bound():
 
 @pytest.mark.parametrize("activation, margin", [("relu", 0.5), ("tanh", 0.2)])
 def test_weight_gradients_look_flat_while_the_signal_decays(activation, margin):
-    """Glorot & Bengio 2010, eq. 14: |log10 grad ratio| < |log10 signal ratio| - margin (medians)."""
+    """Glorot & Bengio 2010's flat weight gradients: |log10 grad ratio| < |log10 signal ratio| - margin."""
     signal, grad = measured_log10_ratios(activation, "glorot_uniform", 10)
     # Measured: relu 0.10 vs -1.35, tanh -0.05 vs -0.42 (the theory predicts -0.06 and -0.01).
     assert abs(np.median(grad)) < abs(np.median(signal)) - margin
@@ -219,7 +221,9 @@ def born_dead_share(width, depth, probe_samples, seeds):
         config = load_config({
             "name": "born-dead", "seed": seed,
             "data": {"dataset": "gaussian", "num_features": 8, "num_samples": 64},
-            "model": {"depth": depth, "width": width, "activation": "relu", "kernel_initializer": "he_normal", "bias_initializer": 0.0},
+            "model": {
+                "depth": depth, "width": width, "activation": "relu", "kernel_initializer": "he_normal", "bias_initializer": 0.0,
+            },
             "training": {"epochs": 0, "batch_size": 16}, "probe": {"num_samples": probe_samples},
         })
         layers = run(config).layers.query("step == 0 and layer_kind == 'hidden'")
