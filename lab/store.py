@@ -31,14 +31,19 @@ def is_complete(folder: Path) -> bool:
     return (Path(folder) / SUMMARY_FILE).is_file()
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside the target, then rename: readers never see half a file."""
+def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write to a temporary file beside the target, then rename: readers never see half a file.
+
+    durable=False skips fsync: the rename alone already survives a killed process (what sweeps and the
+    app face); fsync adds survival of a power cut, and is kept for summary.json, which marks completion.
+    """
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
-            os.fsync(stream.fileno())
+            if durable:
+                os.fsync(stream.fileno())
         os.chmod(temporary, 0o644)  # mkstemp makes 0600; a run folder is meant to be shared
         os.replace(temporary, path)
     except BaseException:
@@ -52,12 +57,12 @@ def save(result: RunResult, out_dir, extra_files: dict[str, bytes] | None = None
     if is_complete(folder):
         return folder
     folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / "config.yaml", config_to_yaml(result.config).encode("utf-8"))
+    write_atomic(folder / "config.yaml", config_to_yaml(result.config).encode("utf-8"), durable=False)
     for name, file_name in FRAME_FILES.items():
-        write_atomic(folder / file_name, getattr(result, name).to_csv(index=False).encode("utf-8"))
-    write_atomic(folder / "probe.npy", _npy_bytes(probe_inputs(result.config)))
+        write_atomic(folder / file_name, getattr(result, name).to_csv(index=False).encode("utf-8"), durable=False)
+    write_atomic(folder / "probe.npy", _npy_bytes(probe_inputs(result.config)), durable=False)
     for file_name, data in (extra_files or {}).items():
-        write_atomic(folder / file_name, data)
+        write_atomic(folder / file_name, data, durable=False)
     # Last, so a crash at any earlier moment leaves a folder that does not look complete.
     write_atomic(folder / SUMMARY_FILE, json.dumps(result.summary, indent=2, allow_nan=False).encode("utf-8"))
     return folder

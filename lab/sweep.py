@@ -3,7 +3,8 @@
 Layout of a sweep folder D: D/sweep.yaml (expanded), D/runs/<name>-<run_id>/ (one complete run folder
 per finished run, without charts), D/sweep.csv (rows in grid order then seed order, no wall times, so
 an interrupted-then-resumed sweep writes the same file as an uninterrupted one), D/sweep_charts.*.
-Results travel back to this process, which alone writes folders: on Ray, workers need no shared disk.
+Local workers share this machine's disk and write their run folders themselves; on Ray, results travel
+back and this process writes them, so workers need no shared disk.
 """
 from __future__ import annotations
 
@@ -44,25 +45,25 @@ def batches(pending: list[PlannedRun], workers: int) -> list[list[PlannedRun]]:
     return groups + ([current] if current else [])
 
 
-def run_local(groups: list[list[str]], workers: int) -> Iterator[list]:
+def run_local(groups: list[list[str]], workers: int, fast: bool = True, runs_dir: str | None = None) -> Iterator[list]:
     """Batches in this process (1 worker) or in a pool of spawned processes, one TF thread each."""
     from lab.sweep_worker import run_batch
 
     if workers <= 1:
         for group in groups:
-            yield run_batch(group)
+            yield run_batch(group, fast, runs_dir)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     # spawn, never fork: TensorFlow's runtime does not survive a fork.
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(run_batch, group) for group in groups]
+        futures = [pool.submit(run_batch, group, fast, runs_dir) for group in groups]
         for future in as_completed(futures):
             yield future.result()
 
 
-def run_ray(groups: list[list[str]], workers: int, address: str | None) -> Iterator[list]:
+def run_ray(groups: list[list[str]], workers: int, address: str | None, fast: bool = True) -> Iterator[list]:
     """Batches as Ray tasks; lab reaches the workers through runtime_env (py_modules)."""
     try:
         import ray
@@ -78,7 +79,7 @@ def run_ray(groups: list[list[str]], workers: int, address: str | None) -> Itera
         ray.init(runtime_env=runtime_env, log_to_driver=False, **options)
     try:
         task = ray.remote(num_cpus=1)(run_batch)
-        waiting = [task.remote(group) for group in groups]
+        waiting = [task.remote(group, fast) for group in groups]
         while waiting:
             finished, waiting = ray.wait(waiting, num_returns=1)
             yield ray.get(finished[0])
@@ -94,8 +95,11 @@ def plan_sweep(source, quick: bool = False) -> tuple[SweepConfig, dict, list[Pla
 
 
 def run_sweep(source, out_dir, workers: int = 1, engine: str = "local", address: str | None = None, quick: bool = False,
-              on_progress: Callable[[SweepProgress], None] | None = None) -> tuple[Path, SweepProgress]:
-    """Run (or resume) a sweep into out_dir; returns (sweep.csv's path, the final counts)."""
+              on_progress: Callable[[SweepProgress], None] | None = None, fast: bool = True) -> tuple[Path, SweepProgress]:
+    """Run (or resume) a sweep into out_dir; returns (sweep.csv's path, the final counts).
+
+    fast=False builds a fresh model for every run even at initialisation (for benchmarks and checks).
+    """
     if engine not in ENGINES:
         raise ConfigError(f"--engine: must be one of {', '.join(ENGINES)} (got {engine!r})")
     sweep, base, planned = plan_sweep(source, quick)
@@ -115,17 +119,22 @@ def run_sweep(source, out_dir, workers: int = 1, engine: str = "local", address:
     rows, failed = {}, set()
     groups = [[config_to_yaml(item.config) for item in group] for group in batches(pending, workers)]
     by_yaml = {config_to_yaml(item.config): item for item in pending}
-    outcomes = run_local(groups, workers) if engine == "local" else run_ray(groups, workers, address)
+    if engine == "local":
+        outcomes = run_local(groups, workers, fast, str(runs_dir))
+    else:
+        outcomes = run_ray(groups, workers, address, fast)
     for batch in outcomes:
-        for text, result, error in batch:
+        for text, result, error, row_figures in batch:
             item = by_yaml[text]
-            if result is None:
+            if error:
                 failed.add(item.index)
                 progress.failed += 1
                 progress.errors.append(f"run {item.index} (cell {item.cell}, seed {item.seed}): {error}")
-            else:
-                save(result, runs_dir)  # this process alone writes folders; summary.json last
+            elif result is not None:  # from Ray: the driver writes the folder (summary.json last)
+                save(result, runs_dir)
                 rows[item.index] = {**identity(item, grid_keys, result.run_id), **figures(result.layers, item.config.model.depth, result.summary)}
+            else:  # a local worker wrote the folder itself
+                rows[item.index] = {**identity(item, grid_keys, run_id_of(item.config)), **row_figures}
             progress.done += 1
             if on_progress:
                 on_progress(progress)

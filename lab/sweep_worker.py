@@ -51,13 +51,26 @@ def run_one(config: ExperimentConfig, fast: bool = True):
     return execute(config, components=components, data=data)
 
 
-def run_batch(config_yamls: list[str], fast: bool = True) -> list[tuple[str, object, str]]:
-    """[(config_yaml, RunResult or None, error message)] for a batch; one failing run never sinks the batch."""
+def run_batch(config_yamls: list[str], fast: bool = True, runs_dir: str | None = None) -> list[tuple]:
+    """[(config_yaml, RunResult or None, error message, figures or None)]; one failing run never sinks the batch.
+
+    With runs_dir (local workers sharing the driver's disk) the worker writes each run folder itself and
+    returns only its figures: writing 1,600 folders from one driver process was the bottleneck. On Ray
+    (no shared disk assumed) results travel back and the driver writes.
+    """
     outcomes = []
     for text in config_yamls:
         try:
-            outcomes.append((text, run_one(load_config(text), fast), ""))
+            result = run_one(load_config(text), fast)
+            if runs_dir is None:
+                outcomes.append((text, result, "", None))
+            else:
+                from lab.store import save
+                from lab.sweep_table import figures
+
+                save(result, runs_dir)
+                outcomes.append((text, None, "", figures(result.layers, result.config.model.depth, result.summary)))
         except Exception as error:  # noqa: BLE001 - reported as the run's status 'error', with its cause
             last = traceback.extract_tb(error.__traceback__)[-1]
-            outcomes.append((text, None, f"{type(error).__name__}: {error} ({last.filename.split('/')[-1]}:{last.lineno})"))
+            outcomes.append((text, None, f"{type(error).__name__}: {error} ({last.filename.split('/')[-1]}:{last.lineno})", None))
     return outcomes

@@ -1,0 +1,79 @@
+"""Seeds per second at initialisation (depth-20, width-8 ReLU net), with and without the fast path,
+with and without writing run folders; and preset sweeps' wall time with 1 and 2 workers.
+
+    python bench/sweep_seeds.py [--seeds 300] [--presets] [--quick]
+
+Everything is measured side by side in one invocation. Prints a table, writes bench/results/sweep_seeds.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lab import load_config  # noqa: E402
+from lab.sweep import run_sweep  # noqa: E402
+
+BASE = {"data": {"dataset": "gaussian", "num_features": 10}, "model": {"depth": 20, "width": 8, "activation": "relu"},
+        "training": {"epochs": 0}}
+
+
+def seeds_per_second_in_memory(seeds: int, fast: bool) -> float:
+    """Runs without writing anything: the worker's own speed."""
+    from lab.sweep_worker import run_one
+
+    configs = [load_config(BASE, overrides={"seed": seed}) for seed in range(seeds + 1)]
+    run_one(configs[0], fast)  # TensorFlow's import and the first trace are not part of the rate
+    started = time.perf_counter()
+    for config in configs[1:]:
+        run_one(config, fast)
+    return seeds / (time.perf_counter() - started)
+
+
+def seconds_of_sweep(sweep: dict | Path, workers: int, fast: bool = True, quick: bool = False) -> float:
+    """Wall time of a whole sweep into a fresh folder (folders and sweep.csv written)."""
+    with tempfile.TemporaryDirectory(prefix="bench-sweep-") as folder:
+        started = time.perf_counter()
+        run_sweep(sweep, folder, workers=workers, fast=fast, quick=quick)
+        return time.perf_counter() - started
+
+
+def main() -> None:
+    """Measure and print."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seeds", type=int, default=300)
+    parser.add_argument("--presets", action="store_true", help="also time experiments/sweeps/*.yaml with 1 and 2 workers")
+    parser.add_argument("--quick", action="store_true", help="few seeds, quick presets (CI: the script cannot rot)")
+    arguments = parser.parse_args()
+    seeds = 20 if arguments.quick else arguments.seeds
+    figures = {
+        "fresh_build_in_memory": seeds_per_second_in_memory(max(5, seeds // 10), fast=False),
+        "fast_path_in_memory": seeds_per_second_in_memory(seeds, fast=True),
+    }
+    sweep = {"name": "bench", "base": BASE, "grid": {"model.depth": [20]}, "seeds": seeds}
+    figures["fast_path_with_folders"] = seeds / seconds_of_sweep(sweep, 1, fast=True)
+    small = {**sweep, "seeds": max(5, seeds // 10)}
+    figures["fresh_build_with_folders"] = small["seeds"] / seconds_of_sweep(small, 1, fast=False)
+    print(f"{'seeds per second (depth 20, width 8, relu, epochs 0)':<56}{'':>8}")
+    for key, value in figures.items():
+        print(f"  {key:<54}{value:>8.1f}")
+    print(f"  {'fast path / fresh build (in memory)':<54}{figures['fast_path_in_memory'] / figures['fresh_build_in_memory']:>8.1f}x")
+    presets = {}
+    if arguments.presets or arguments.quick:
+        for path in sorted((ROOT / "experiments" / "sweeps").glob("*.yaml")):
+            one, two = (seconds_of_sweep(path, workers, quick=arguments.quick) for workers in (1, 2))
+            presets[path.stem] = {"workers_1_s": one, "workers_2_s": two, "speedup": one / two}
+            print(f"  {path.stem:<30} 1 worker {one:7.1f} s   2 workers {two:7.1f} s   speed-up {one / two:4.2f}x")
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "sweep_seeds.json").write_text(json.dumps({"seeds_per_second": figures, "presets": presets, "quick": arguments.quick}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
