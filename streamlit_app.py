@@ -15,8 +15,6 @@ st.sidebar.segmented_control(
 if st.session_state.get("lang") not in LANGUAGES:  # a deselected segmented control gives None
     st.session_state["lang"] = "en"
 
-preload_tensorflow()  # in the background: the gallery paints first, Train waits less
-
 pages = [
     st.Page("app_pages/gallery.py", title=t("tab_gallery"), icon="📈", url_path="gallery", default=True),
     st.Page("app_pages/experiment.py", title=t("tab_experiment"), icon="🧪", url_path="experiment"),
@@ -24,3 +22,6 @@ pages = [
     st.Page("app_pages/sweeps.py", title=t("tab_sweeps"), icon="📊", url_path="sweeps"),
 ]
 st.navigation(pages).run()
+# Importing TensorFlow in the background holds the interpreter for seconds and delayed the first
+# paint by about 1 s, so it starts a moment after the first page has gone out (see preload_tensorflow).
+preload_tensorflow()

@@ -13,6 +13,12 @@ from lab.i18n import description
 from app_pages.shared import language, t
 
 
+@st.cache_resource(max_entries=256, show_spinner=False)
+def gallery_chart(name: str, alpha: float, low: float, high: float, language_code: str):
+    """An activation's chart, built once per server for each setting (every visitor sees the same ones)."""
+    return activation_chart(name, alpha=alpha, x_min=low, x_max=high, labels=chart_labels("activation", language_code))
+
+
 def controls() -> tuple[tuple[float, float], float]:
     """The x range and leaky ReLU's alpha."""
     left, right = st.columns(2)
@@ -28,7 +34,7 @@ def activation_grid(x_range: tuple[float, float], alpha: float) -> None:
         for column, name in zip(st.columns(2), HIDDEN_ACTIVATIONS[start:start + 2]):
             with column:
                 st.markdown(f"#### {name}")
-                chart = activation_chart(name, alpha=alpha, x_min=low, x_max=high, labels=chart_labels("activation", language()))
+                chart = gallery_chart(name, alpha, low, high, language())
                 st.altair_chart(chart, width="stretch")
                 st.caption(description(name, language()))
 

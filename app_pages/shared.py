@@ -1,7 +1,9 @@
 """What the app's pages share: language, the runs of this session, the cache and the training queue."""
 from __future__ import annotations
 
+import os
 import threading
+import time
 
 import streamlit as st
 
@@ -12,6 +14,7 @@ from lab.result import RunResult
 from lab.run_queue import TrainingQueue
 from lab.tf_runtime import import_tensorflow
 
+PRELOAD_DELAY_SECONDS = 2.0
 MAX_SESSION_RUNS = 12  # each run is a few MB of frames; bound what one visitor keeps in memory
 
 
@@ -32,9 +35,19 @@ def training_queue() -> TrainingQueue:
 
 
 @st.cache_resource
-def preload_tensorflow() -> threading.Thread:
-    """Start importing TensorFlow in the background once per server, so the first Train waits less."""
-    thread = threading.Thread(target=import_tensorflow, name="tensorflow-preload", daemon=True)
+def preload_tensorflow() -> threading.Thread | None:
+    """Start importing TensorFlow in the background once per server, so the first Train waits less.
+
+    LAB_PRELOAD_TENSORFLOW=0 turns it off (a server that should stay small until someone trains).
+    """
+    if os.environ.get("LAB_PRELOAD_TENSORFLOW", "1") == "0":
+        return None
+
+    def delayed_import() -> None:
+        time.sleep(PRELOAD_DELAY_SECONDS)  # let the first page reach the browser undisturbed
+        import_tensorflow()
+
+    thread = threading.Thread(target=delayed_import, name="tensorflow-preload", daemon=True)
     thread.start()
     return thread
 

@@ -74,7 +74,8 @@ def one_repeat(browser, epochs: int | None) -> dict:
         seed.press("Tab")
         warm = press_train_and_wait(page, 5)
         context.close()
-        return {"first_paint_s": first_paint, "train_fresh_server_s": fresh, "train_warm_server_s": warm, "cached_rerun_s": cached}
+        return {"first_paint_s": first_paint, "server_health_s": health, "train_fresh_server_s": fresh,
+                "train_warm_server_s": warm, "cached_rerun_s": cached}
     finally:
         process.terminate()
         process.wait()

@@ -9,6 +9,11 @@ import math
 from collections.abc import Mapping, Sequence
 
 import altair as alt
+
+# Altair validates every object as it is built ("debug mode") and again the whole spec when it is
+# converted; the first pass doubled the gallery's build time (0.6 s -> 0.3 s for nine charts), the
+# second still catches every schema error. Process-wide, for every chart of the lab.
+alt.utils.schemapi.disable_debug_mode()
 import numpy as np
 import pandas as pd
 
