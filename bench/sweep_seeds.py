@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.numpy_baseline import seeds_per_second as numpy_seeds_per_second  # noqa: E402
 from lab import load_config  # noqa: E402
 from lab.sweep import run_sweep  # noqa: E402
 
@@ -60,10 +61,17 @@ def main() -> None:
     figures["fast_path_with_folders"] = seeds / seconds_of_sweep(sweep, 1, fast=True)
     small = {**sweep, "seeds": max(5, seeds // 10)}
     figures["fresh_build_with_folders"] = small["seeds"] / seconds_of_sweep(small, 1, fast=False)
+    figures.update(numpy_seeds_per_second(seeds))
+    training = {"name": "bench_training", "base": {"data": {"num_samples": 512}, "model": {"depth": 5, "width": 32, "activation": "relu",
+                "kernel_initializer": "he_normal"}, "training": {"epochs": 10}}, "grid": {"model.depth": [5]}, "seeds": 4 if arguments.quick else 16}
+    one, two = (seconds_of_sweep(training, workers) for workers in (1, 2))
+    figures["training_sweep_speedup_2_workers"] = one / two
     print(f"{'seeds per second (depth 20, width 8, relu, epochs 0)':<56}{'':>8}")
     for key, value in figures.items():
         print(f"  {key:<54}{value:>8.1f}")
     print(f"  {'fast path / fresh build (in memory)':<54}{figures['fast_path_in_memory'] / figures['fresh_build_in_memory']:>8.1f}x")
+    print(f"  {'fast path / numpy one seed at a time':<54}{figures['fast_path_in_memory'] / figures['numpy_one_seed_at_a_time']:>8.2f}x")
+    print(f"  training sweep (16 runs x 10 epochs): 1 worker {one:.1f} s, 2 workers {two:.1f} s, speed-up {one / two:.2f}x")
     presets = {}
     if arguments.presets or arguments.quick:
         for path in sorted((ROOT / "experiments" / "sweeps").glob("*.yaml")):

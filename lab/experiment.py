@@ -53,8 +53,12 @@ def execute(config: ExperimentConfig, on_progress: ProgressCallback | None = Non
     run_id = run_id_of(config)
     dataset, probe_index = data or prepare_data(config)
     trainer = Trainer(config, dataset, probe_index, run_id, on_progress, components)
-    status, message = trainer.train()
-    boundary = trainer.boundary_frame() if (status == "ok" and config.data.dataset in TWO_DIMENSIONAL) else frame("boundary")
+    try:
+        status, message = trainer.train()
+        boundary = trainer.boundary_frame() if (status == "ok" and config.data.dataset in TWO_DIMENSIONAL) else frame("boundary")
+    finally:
+        if components is None:  # this run's own model and tf.functions: nothing uses them after it
+            release_run(trainer)
     history = frame("history", trainer.history_rows)
     summary = {
         "format_version": FORMAT_VERSION,
@@ -79,6 +83,20 @@ def execute(config: ExperimentConfig, on_progress: ProgressCallback | None = Non
         boundary=boundary,
         summary=summary,
     )
+
+
+def release_run(trainer) -> None:
+    """Let a finished run's model, optimizer and traced graphs be freed (the server trains many runs).
+
+    TensorFlow's gradient registry would otherwise keep every training step's graph, and with it the
+    model's variables, for the life of the process (see lab.tf_runtime.release_custom_gradients).
+    Nothing computed changes: the frames are already built from numpy values.
+    """
+    from lab.tf_runtime import release_custom_gradients
+
+    steps = trainer.steps
+    release_custom_gradients([steps.train_step, steps.evaluate, steps.probabilities, trainer.probe,
+                              trainer.network.assign_weights])
 
 
 def final_metrics(history: pd.DataFrame) -> dict:

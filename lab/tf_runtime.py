@@ -60,3 +60,47 @@ def thread_settings() -> dict:
         "op_determinism": True,
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
     }
+
+
+def _graphs_of(function) -> list:
+    """The FuncGraphs a tf.function has traced (none if it never ran; never traces), nested ones included."""
+    if not hasattr(function, "experimental_get_tracing_count") or not function.experimental_get_tracing_count():
+        return []
+    pending, graphs = [function.get_concrete_function().graph], []
+    while pending:
+        graph = pending.pop()
+        graphs.append(graph)
+        pending += [getattr(nested, "graph", None) for nested in getattr(graph, "_functions", {}).values()]
+        pending = [item for item in pending if item is not None and item not in graphs]
+    return graphs
+
+
+def release_custom_gradients(functions) -> int:
+    """Unregister the gradient functions that tracing these tf.functions registered; how many.
+
+    Tracing a tf.custom_gradient in a graph registers its gradient under a fresh "CustomGradient-N"
+    name in TensorFlow's process-global gradient registry, never removed. Keras' optimizer does it on
+    every trace of a training step (its all-reduce of the gradients runs under a custom gradient), and
+    the registered function holds the traced graph, and through it the model's variables: about 1.5 MB
+    per default run and much more for a large model, kept for the life of the server. Only the names
+    found in these functions' own graphs are removed, so another run's entries are never touched; the
+    registry is only read while tracing a gradient through such an op, which a finished run never does.
+    """
+    tf = import_tensorflow()
+    from tensorflow.python.framework import ops
+
+    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
+    if not isinstance(registry, dict):
+        return 0  # another TensorFlow layout: keep everything rather than guess
+    released = 0
+    for function in functions:
+        for graph in _graphs_of(function):
+            for operation in graph.get_operations():
+                try:
+                    name = operation.get_attr("_gradient_op_type")
+                except (ValueError, tf.errors.OpError):
+                    continue
+                name = name.decode() if isinstance(name, bytes) else name
+                if name.startswith("CustomGradient-") and registry.pop(name, None) is not None:
+                    released += 1
+    return released

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 from lab.config import ExperimentConfig
 from lab.data import Dataset, grid_for_boundary
@@ -46,6 +47,7 @@ class Trainer:
         self.history_rows: list[dict] = []
         self.previous_kernels = None
         self.last_recorded_step = -1
+        self.progress_frames: dict = {}  # frame name -> (rows converted, frame of them), see progress_frame
 
     def record(self) -> None:
         """Measure the network on the probe batch at the current step and append the rows."""
@@ -57,7 +59,24 @@ class Trainer:
         self.previous_kernels = reading.kernels
         self.last_recorded_step = self.step
         if self.on_progress is not None:
-            self.on_progress(self.step, self.total_steps, frame("layers", self.layer_rows), frame("history", self.history_rows))
+            layers, history = self.progress_frame("layers", self.layer_rows), self.progress_frame("history", self.history_rows)
+            self.on_progress(self.step, self.total_steps, layers, history)
+
+    def progress_frame(self, name: str, rows: list[dict]):
+        """frame(name, rows) for on_progress, converting only the rows added since the last record.
+
+        Rebuilding the whole frame from row dicts at every record made a run with record_every 1
+        quadratic in its number of records. The callback gets its own copy.
+        """
+        done, previous = self.progress_frames.get(name, (0, None))
+        if not done:  # built whole: an empty frame's text columns have another dtype than a filled one's
+            current = frame(name, rows)
+        elif done == len(rows):
+            current = previous
+        else:
+            current = pd.concat([previous, frame(name, rows[done:])], ignore_index=True)
+        self.progress_frames[name] = (len(rows), current)
+        return current.copy()
 
     def histograms_frame(self):
         """The histograms frame of every record so far."""
@@ -68,28 +87,30 @@ class Trainer:
 
     def train(self) -> tuple[str, str]:
         """Record at step 0, train epoch by epoch, record on schedule and at the end; (status, message)."""
+        tf = import_tensorflow()
         every = self.config.training.record_every
         self.record()
-        x_train, y_train = self.dataset.x_train, self.dataset.y_train
-        batch_size = self.config.training.batch_size
+        count, batch_size = len(self.dataset.x_train), self.config.training.batch_size
+        # Converted once: each compiled call gathers its batches from these by index.
+        x_train, y_train = tf.constant(self.dataset.x_train), tf.constant(self.dataset.y_train)
         rng = np.random.default_rng([self.config.seed, SHUFFLE_STREAM])
         for epoch in range(1, self.config.training.epochs + 1):
-            order = rng.permutation(len(x_train))
+            order = rng.permutation(count).astype(np.int32)
             loss_sum, correct = 0.0, 0.0
-            for start in range(0, len(order), batch_size):
-                index = order[start:start + batch_size]
-                batch_loss, batch_correct = self.steps.train_step(x_train[index], y_train[index])
-                batch_loss = float(batch_loss)
-                if not math.isfinite(batch_loss):
-                    # The update that produced a NaN/inf loss was computed from finite weights; the
-                    # loss is measured before the update, so the weights of this step are already bad.
-                    return "diverged", (
-                        f"loss became {batch_loss} at step {self.step + 1} (epoch {epoch}); every record up to "
-                        f"step {self.last_recorded_step} is kept. Lower training.learning_rate "
-                        f"(now {self.config.training.learning_rate})"
-                    )
-                self.step += 1
-                loss_sum, correct = loss_sum + batch_loss, correct + float(batch_correct)
+            for start, stop in self.chunks(count):
+                # One compiled call runs the updates up to the next record or the epoch's end (or one update).
+                losses, corrects = self.steps.train_step(x_train, y_train, order[start:stop], batch_size)
+                for batch_loss, batch_correct in zip(losses.numpy().tolist(), corrects.numpy().tolist()):
+                    if not math.isfinite(batch_loss):
+                        # The update that produced a NaN/inf loss was computed from finite weights; the
+                        # loss is measured before the update, so the weights of this step are already bad.
+                        return "diverged", (
+                            f"loss became {batch_loss} at step {self.step + 1} (epoch {epoch}); every record up to "
+                            f"step {self.last_recorded_step} is kept. Lower training.learning_rate "
+                            f"(now {self.config.training.learning_rate})"
+                        )
+                    self.step += 1
+                    loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
                 if every != "epoch" and self.step % every == 0:
                     self.record()
             self.history_rows.append(self.history_row(epoch, loss_sum, correct))
@@ -98,6 +119,19 @@ class Trainer:
         if self.last_recorded_step != self.step:
             self.record()  # the end of training is always recorded
         return "ok", f"trained {self.step} steps in {self.config.training.epochs} epochs"
+
+    def chunks(self, count: int):
+        """(start, stop) slices of one epoch's order, each ending at a scheduled record or the epoch's end."""
+        every, batch_size = self.config.training.record_every, self.config.training.batch_size
+        start, step = 0, self.step
+        while start < count:
+            steps = math.ceil((count - start) / batch_size)
+            if every != "epoch":
+                steps = min(steps, every - step % every)
+            steps = min(steps, self.steps.steps_per_call or steps)
+            stop = min(count, start + steps * batch_size)
+            yield start, stop
+            start, step = stop, step + steps
 
     def history_row(self, epoch: int, loss_sum: float, correct: float) -> dict:
         """Mean training loss/accuracy over the epoch's batches, and the validation figures after it."""

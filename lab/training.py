@@ -44,6 +44,10 @@ def make_optimizer(training: TrainingConfig):
     return keras.optimizers.RMSprop(learning_rate=rate)
 
 
+# Shorter record intervals train one update per compiled call (see CompiledSteps).
+LOOP_MIN_STEPS = 4
+
+
 class CompiledSteps:
     """The tf.functions of one run: training step, evaluation, and class probabilities."""
 
@@ -54,9 +58,47 @@ class CompiledSteps:
         self.variables = network.model.trainable_variables
         signature = [tf.TensorSpec([None, num_features], tf.float32), tf.TensorSpec([None], tf.int32)]
         # A fixed signature with a free batch size: the last, smaller batch reuses the same graph.
-        self.train_step = tf.function(self._train_step, input_signature=signature)
+        # train_step(inputs, labels, order, batch_size) runs the updates on the batches of order: with
+        # records every few steps, one update per call (a graph loop traces slower than it saves there);
+        # otherwise every update up to the next record in one call (one Python call and one device read
+        # per chunk instead of per update). Both compute each update exactly as the one-update step does.
+        every = training.record_every
+        self.steps_per_call = 1 if every != "epoch" and every < LOOP_MIN_STEPS else None
+        self.train_step = tf.function(
+            self._train_steps if self.steps_per_call is None else self._train_one,
+            input_signature=[*signature, tf.TensorSpec([None], tf.int32), tf.TensorSpec([], tf.int32)],
+        )
         self.evaluate = tf.function(self._evaluate, input_signature=signature)
         self.probabilities = tf.function(self._probabilities, input_signature=signature[:1])
+
+    def _train_one(self, inputs, labels, order, batch_size):
+        """_train_steps for an order of one batch, without the loop."""
+        tf = import_tensorflow()
+        loss, correct = self._train_step(tf.gather(inputs, order), tf.gather(labels, order))
+        return tf.reshape(loss, (1,)), tf.reshape(correct, (1,))
+
+    def _train_steps(self, inputs, labels, order, batch_size):
+        """Updates on consecutive batches of the rows order names (the last batch may be smaller).
+
+        Stops after the first update whose loss is not finite. Returns each update's (summed loss,
+        correct count), as the one-update step computes them, so the caller sums them in float64 in
+        the same order and knows the exact step of a divergence.
+        """
+        tf = import_tensorflow()
+        count = tf.size(order)
+        num_steps = (count + batch_size - 1) // batch_size
+        empty = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=())
+
+        def not_done(step, finite, losses, corrects):
+            return tf.logical_and(step < num_steps, finite)
+
+        def update(step, finite, losses, corrects):
+            index = order[step * batch_size:tf.minimum((step + 1) * batch_size, count)]
+            loss, correct = self._train_step(tf.gather(inputs, index), tf.gather(labels, index))
+            return step + 1, tf.math.is_finite(loss), losses.write(step, loss), corrects.write(step, correct)
+
+        _, _, losses, corrects = tf.while_loop(not_done, update, (tf.constant(0), tf.constant(True), empty, empty))
+        return losses.stack(), corrects.stack()
 
     def _train_step(self, inputs, labels):
         """One optimizer update; returns (summed loss, correct count) of the batch before the update."""
