@@ -162,7 +162,7 @@ def test_stop_keeps_what_was_recorded(server, browser):
     context, page = new_page(browser)
     page.goto(server + "experiment?data.num_samples=5000&training.epochs=200&training.batch_size=16&model.width=64")
     stop = page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop")  # not Streamlit's own
-    stop.wait_for(timeout=60_000)
+    stop.wait_for(timeout=120_000)
     page.get_by_text("step ", exact=False).first.wait_for(timeout=60_000)
     page.wait_for_timeout(3000)
     stop.click()
