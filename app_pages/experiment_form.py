@@ -10,7 +10,8 @@ from lab import ConfigError, ExperimentConfig, load_config
 from lab.activations import HIDDEN_ACTIVATIONS
 from lab.config import BIAS_INITIALIZER_NAMES, KERNEL_INITIALIZERS, OPTIMIZERS
 from lab.data import BINARY_ONLY, DATASETS, TWO_DIMENSIONAL
-from lab.ui_state import UI_LIMITS, check_ui_limits, flatten
+from lab.config_io import flatten
+from lab.ui_state import UI_LIMITS, check_ui_limits
 from app_pages.shared import flash, t
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"

@@ -202,6 +202,22 @@ def config_to_yaml(config: BaseModel) -> str:
     return yaml.dump(config.model_dump(mode="json"), Dumper=dumper, sort_keys=False, default_flow_style=False)
 
 
+def flatten(config: BaseModel) -> dict:
+    """{'model.depth': 10, ...} for every field of a config (sections flattened with dots)."""
+    flat = {}
+    for key, value in config.model_dump(mode="json").items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{name}": item for name, item in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
 def run_id_of(config: BaseModel) -> str:
     """The first 12 hex digits of sha256 of the resolved config.yaml: the same experiment, the same id."""
-    return hashlib.sha256(config_to_yaml(config).encode("utf-8")).hexdigest()[:12]
+    return run_id_of_yaml(config_to_yaml(config))
+
+
+def run_id_of_yaml(text: str) -> str:
+    """run_id_of for a config already dumped by config_to_yaml."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]

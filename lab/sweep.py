@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from lab.config_io import ConfigError, config_to_yaml, run_id_of
+from lab.config_io import ConfigError, config_to_yaml, run_id_of_yaml
 from lab.store import folder_name, is_complete, save, write_atomic
 from lab.sweep_config import PlannedRun, SweepConfig, expand, expanded_yaml, load_sweep
 from lab.sweep_table import error_row, figures, identity, row_from_folder, table
@@ -110,15 +110,16 @@ def run_sweep(source, out_dir, workers: int = 1, engine: str = "local", address:
         raise ConfigError(f"{out}: holds a different sweep (its sweep.yaml differs); choose another --out")
     write_atomic(out / "sweep.yaml", document.encode("utf-8"))
     runs_dir = out / "runs"
-    ids = [run_id_of(item.config) for item in planned]
+    texts = [config_to_yaml(item.config) for item in planned]  # once per run: ids, tasks and lookups share it
+    ids = [run_id_of_yaml(text) for text in texts]
     pending = [item for item, run_id in zip(planned, ids) if not is_complete(runs_dir / folder_name(item.config, run_id))]
     progress = SweepProgress(total=len(planned), done=len(planned) - len(pending), skipped=len(planned) - len(pending))
     if on_progress:
         on_progress(progress)
     grid_keys = list(sweep.grid)
     rows, failed = {}, set()
-    groups = [[config_to_yaml(item.config) for item in group] for group in batches(pending, workers)]
-    by_yaml = {config_to_yaml(item.config): item for item in pending}
+    groups = [[texts[item.index] for item in group] for group in batches(pending, workers)]
+    by_yaml = {texts[item.index]: item for item in pending}
     if engine == "local":
         outcomes = run_local(groups, workers, fast, str(runs_dir))
     else:
@@ -134,7 +135,7 @@ def run_sweep(source, out_dir, workers: int = 1, engine: str = "local", address:
                 save(result, runs_dir)
                 rows[item.index] = {**identity(item, grid_keys, result.run_id), **figures(result.layers, item.config.model.depth, result.summary)}
             else:  # a local worker wrote the folder itself
-                rows[item.index] = {**identity(item, grid_keys, run_id_of(item.config)), **row_figures}
+                rows[item.index] = {**identity(item, grid_keys, ids[item.index]), **row_figures}
             progress.done += 1
             if on_progress:
                 on_progress(progress)

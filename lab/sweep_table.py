@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from lab.config_io import flatten
 from lab.sweep_config import PlannedRun
 
 # Always present, whatever the grid: the depth and born-dead views group by them.
@@ -43,9 +44,7 @@ def figures(layers: pd.DataFrame, depth: int, summary: dict) -> dict:
 
 def identity(planned: PlannedRun, grid_keys: list[str], run_id: str) -> dict:
     """The row's first columns: where the run sits in the sweep and its config values."""
-    flat = {f"model.{key}": value for key, value in planned.config.model.model_dump(mode="json").items()}
-    flat.update({f"{section}.{key}": value for section in ("data", "training", "probe")
-                 for key, value in getattr(planned.config, section).model_dump(mode="json").items()})
+    flat = flatten(planned.config)
     row = {"cell": planned.cell, "seed": planned.seed, "run_id": run_id}
     for key in [*grid_keys, *(column for column in MODEL_COLUMNS if column not in grid_keys)]:
         row[key] = flat.get(key, planned.cell_values.get(key))

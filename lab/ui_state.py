@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from lab.config import ExperimentConfig
-from lab.config_io import ConfigError, load_config, parse_override
+from lab.config_io import ConfigError, flatten, load_config, parse_override
 
 # Caps on what the app lets a visitor train, so the largest experiment stays well inside Streamlit
 # Community Cloud's ~2.7 GB (TensorFlow alone takes ~0.7 GB). Config files and the CLI allow more.
@@ -18,17 +18,6 @@ UI_LIMITS = {
     "probe.num_samples": 512,
 }
 UI_ONLY_PARAMETERS = ("lang", "tab")
-
-
-def flatten(config: ExperimentConfig) -> dict:
-    """{'model.depth': 10, ...} for every field of a config (sections flattened with dots)."""
-    flat = {}
-    for key, value in config.model_dump(mode="json").items():
-        if isinstance(value, dict):
-            flat.update({f"{key}.{name}": item for name, item in value.items()})
-        else:
-            flat[key] = value
-    return flat
 
 
 def config_to_query(config: ExperimentConfig) -> dict[str, str]:
