@@ -16,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import results_dir  # noqa: E402
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402  (one harness for tests and bench)
 
 CHARTS_DRAWN = ("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas, "
@@ -102,8 +103,7 @@ def main() -> None:
     print(f"{'figure':<24}{'median s':>10}{'goal s':>8}  runs")
     for key, goal in goals.items():
         print(f"{key:<24}{medians[key]:>10.2f}{goal:>8.1f}  " + ", ".join(f"{run[key]:.2f}" for run in runs))
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_dir()
     (out / "app_timing.json").write_text(json.dumps({"medians": medians, "goals": goals, "runs": runs, "quick": arguments.quick}, indent=2))
 
 

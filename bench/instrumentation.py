@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import results_dir  # noqa: E402
 from lab import load_config  # noqa: E402
 
 DEPTHS = (5, 20, 50)
@@ -182,8 +183,7 @@ def main() -> None:
               f"{fit['final_loss']:.4f} / {lab['final_loss']:.4f}")
     print("lab@1: record_every 1; probe/rows/hist/record: ms per record (compiled probe call, layer_rows, "
           "histogram_columns, the whole Trainer.record); steps checked equal on all sides")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_dir()
     (out / "instrumentation.json").write_text(json.dumps(
         {"depths": rows, "repeats": repeats, "steady_epochs": epochs, "quick": arguments.quick, "threads": thread_settings()},
         indent=2))

@@ -1,7 +1,8 @@
 """Seeds per second at initialisation (depth-20, width-8 ReLU net), with and without the fast path,
-with and without writing run folders; and preset sweeps' wall time with 1 and 2 workers.
+with and without writing run folders, against the numpy baseline (bench/numpy_baseline.py), whose
+figures are checked against the lab's. The speed-up of 2 workers: bench/sweep_workers.py.
 
-    python bench/sweep_seeds.py [--seeds 300] [--presets] [--quick]
+    python bench/sweep_seeds.py [--seeds 300] [--quick]
 
 Everything is measured side by side in one invocation. Prints a table, writes bench/results/sweep_seeds.json.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import results_dir  # noqa: E402
 from bench.numpy_baseline import seeds_per_second as numpy_seeds_per_second  # noqa: E402
 from lab import load_config  # noqa: E402
 from lab.sweep import run_sweep  # noqa: E402
@@ -45,12 +47,20 @@ def seconds_of_sweep(sweep: dict | Path, workers: int, fast: bool = True, quick:
         return time.perf_counter() - started
 
 
+def agreement_with_numpy(seeds: int) -> float:
+    """Largest relative difference between the numpy baseline and the lab, on the lab's own batch and weights."""
+    from bench.numpy_baseline import check_against_lab
+    from lab.sweep_worker import run_one
+
+    configs = [load_config(BASE, overrides={"seed": seed}) for seed in range(seeds)]
+    return max(check_against_lab(config, run_one(config, True)) for config in configs)
+
+
 def main() -> None:
     """Measure and print."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=300)
-    parser.add_argument("--presets", action="store_true", help="also time experiments/sweeps/*.yaml with 1 and 2 workers")
-    parser.add_argument("--quick", action="store_true", help="few seeds, quick presets (CI: the script cannot rot)")
+    parser.add_argument("--quick", action="store_true", help="20 seeds (CI: the script cannot rot)")
     arguments = parser.parse_args()
     seeds = 20 if arguments.quick else arguments.seeds
     figures = {
@@ -62,25 +72,16 @@ def main() -> None:
     small = {**sweep, "seeds": max(5, seeds // 10)}
     figures["fresh_build_with_folders"] = small["seeds"] / seconds_of_sweep(small, 1, fast=False)
     figures.update(numpy_seeds_per_second(seeds))
-    training = {"name": "bench_training", "base": {"data": {"num_samples": 512}, "model": {"depth": 5, "width": 32, "activation": "relu",
-                "kernel_initializer": "he_normal"}, "training": {"epochs": 10}}, "grid": {"model.depth": [5]}, "seeds": 4 if arguments.quick else 16}
-    one, two = (seconds_of_sweep(training, workers) for workers in (1, 2))
-    figures["training_sweep_speedup_2_workers"] = one / two
+    worst = agreement_with_numpy(5)
     print(f"{'seeds per second (depth 20, width 8, relu, epochs 0)':<56}{'':>8}")
     for key, value in figures.items():
         print(f"  {key:<54}{value:>8.1f}")
     print(f"  {'fast path / fresh build (in memory)':<54}{figures['fast_path_in_memory'] / figures['fresh_build_in_memory']:>8.1f}x")
     print(f"  {'fast path / numpy one seed at a time':<54}{figures['fast_path_in_memory'] / figures['numpy_one_seed_at_a_time']:>8.2f}x")
-    print(f"  training sweep (16 runs x 10 epochs): 1 worker {one:.1f} s, 2 workers {two:.1f} s, speed-up {one / two:.2f}x")
-    presets = {}
-    if arguments.presets or arguments.quick:
-        for path in sorted((ROOT / "experiments" / "sweeps").glob("*.yaml")):
-            one, two = (seconds_of_sweep(path, workers, quick=arguments.quick) for workers in (1, 2))
-            presets[path.stem] = {"workers_1_s": one, "workers_2_s": two, "speedup": one / two}
-            print(f"  {path.stem:<30} 1 worker {one:7.1f} s   2 workers {two:7.1f} s   speed-up {one / two:4.2f}x")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "sweep_seeds.json").write_text(json.dumps({"seeds_per_second": figures, "presets": presets, "quick": arguments.quick}, indent=2))
+    print(f"  numpy baseline vs the lab on 5 seeds: largest relative difference {worst:.1e} (dead fractions and histograms equal)")
+    out = results_dir()
+    (out / "sweep_seeds.json").write_text(json.dumps(
+        {"seeds_per_second": figures, "numpy_largest_relative_difference": worst, "quick": arguments.quick}, indent=2))
 
 
 if __name__ == "__main__":

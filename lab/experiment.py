@@ -1,6 +1,7 @@
 """run(config) -> RunResult: data, model, instrumented training, the four frames and the summary."""
 from __future__ import annotations
 
+import functools
 import math
 import platform
 import time
@@ -45,12 +46,13 @@ def run(config, on_progress: ProgressCallback | None = None) -> RunResult:
     return execute(config, on_progress)
 
 
-def execute(config: ExperimentConfig, on_progress: ProgressCallback | None = None, components=None, data=None) -> RunResult:
-    """run() for a validated config, optionally on prebuilt components and already prepared data."""
+def execute(config: ExperimentConfig, on_progress: ProgressCallback | None = None, components=None, data=None,
+            run_id: str | None = None) -> RunResult:
+    """run() for a validated config, optionally on prebuilt components, prepared data and its known run_id."""
     from lab.trainer import Trainer  # imports TensorFlow (about 7 s the first time)
 
     started = time.perf_counter()
-    run_id = run_id_of(config)
+    run_id = run_id or run_id_of(config)
     dataset, probe_index = data or prepare_data(config)
     trainer = Trainer(config, dataset, probe_index, run_id, on_progress, components)
     try:
@@ -107,19 +109,25 @@ def final_metrics(history: pd.DataFrame) -> dict:
     return {key: (None if pd.isna(last[key]) else float(last[key])) for key in ("loss", "accuracy", "val_loss", "val_accuracy")}
 
 
-def versions() -> dict:
-    """Versions that decide the numbers, so a difference across machines can be traced."""
+@functools.cache
+def _versions() -> tuple:
+    """versions() computed once per process (platform.platform() alone reads files)."""
     import keras
     import tensorflow as tf
 
-    return {
+    return tuple({
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "numpy": np.__version__,
         "pandas": pd.__version__,
         "platform": platform.platform(),
-    }
+    }.items())
+
+
+def versions() -> dict:
+    """Versions that decide the numbers, so a difference across machines can be traced."""
+    return dict(_versions())
 
 
 def partial_result(config: ExperimentConfig, layers: pd.DataFrame, history: pd.DataFrame, step: int, message: str) -> RunResult:

@@ -63,25 +63,30 @@ def _layer_rows(reading: ProbeReading, previous_kernels, activation: str, alpha:
     return rows
 
 
-def bin_counts(values: np.ndarray) -> np.ndarray:
-    """np.histogram over HISTOGRAM_EDGES with values beyond the range in the edge bins, via one bincount."""
+def layer_bin_counts(preactivations) -> np.ndarray:
+    """np.histogram over HISTOGRAM_EDGES of each layer's values (beyond the range in the edge bins), concatenated.
+
+    One bincount for every layer: each layer's bin indices are offset by its position.
+    """
     low, width, bins = HISTOGRAM_EDGES[0], HISTOGRAM_EDGES[1] - HISTOGRAM_EDGES[0], len(HISTOGRAM_EDGES) - 1
-    present = values[~np.isnan(values)].astype(np.float64)  # NaN is not a value; +-inf land in the edge bins
-    with np.errstate(invalid="ignore"):
-        index = np.clip(np.floor((present - low) / width), 0, bins - 1).astype(np.int64)
-    return np.bincount(index, minlength=bins)
+    indices = [np.zeros(0, np.int64)]
+    for position, values in enumerate(preactivations):
+        present = values[~np.isnan(values)].astype(np.float64)  # NaN is not a value; +-inf land in the edge bins
+        with np.errstate(invalid="ignore"):
+            indices.append(np.clip(np.floor((present - low) / width), 0, bins - 1).astype(np.int64) + position * bins)
+    return np.bincount(np.concatenate(indices), minlength=len(preactivations) * bins)
 
 
 def histogram_columns(reading: ProbeReading, context: dict) -> dict:
     """Per layer, counts of the pre-activations in HISTOGRAM_EDGES (outliers in the edge bins), as columns."""
     bins = len(HISTOGRAM_EDGES) - 1
     layers = len(reading.preactivations)
-    counts = [bin_counts(z) for z in reading.preactivations]
+    counts = layer_bin_counts(reading.preactivations)
     columns = {key: np.repeat(np.asarray([value]), layers * bins) for key, value in context.items()}
     columns.update({
         "layer": np.repeat(np.arange(1, layers + 1), bins),
         "bin_left": np.tile(HISTOGRAM_EDGES[:-1], layers),
         "bin_right": np.tile(HISTOGRAM_EDGES[1:], layers),
-        "count": np.concatenate(counts),
+        "count": counts,
     })
     return columns

@@ -20,6 +20,7 @@ class Network:
     hidden_activation: tuple  # depth Activation layers
     output_dense: object  # the output Dense layer, producing logits
     assign_weights: object  # compiled: a list of arrays [kernel 1, bias 1, ..., output bias] -> the variables
+    weight_shapes: tuple  # ((kernel shape, bias shape), ...) per Dense layer, read once (a re-initialisation needs them)
 
     @property
     def dense_layers(self) -> tuple:
@@ -29,8 +30,7 @@ class Network:
 
 def seeded_weights(network: Network, model_config: ModelConfig, seed: int) -> list[np.ndarray]:
     """The initial weights of this architecture for a seed (numpy, see lab.initializers)."""
-    shapes = [(tuple(layer.kernel.shape), tuple(layer.bias.shape)) for layer in network.dense_layers]
-    return network_weights(shapes, model_config.kernel_initializer, model_config.bias_initializer, seed)
+    return network_weights(network.weight_shapes, model_config.kernel_initializer, model_config.bias_initializer, seed)
 
 
 def reinitialize(network: Network, model_config: ModelConfig, seed: int) -> None:
@@ -72,6 +72,7 @@ def build_network(model_config: ModelConfig, num_features: int, num_classes: int
     def assign_weights(values):
         assign_flat(np.concatenate([np.ravel(value) for value in values]).astype(np.float32))
 
-    network = Network(model, tuple(hidden_dense), tuple(hidden_activation), output_dense, assign_weights)
+    weight_shapes = tuple(zip(shapes[0::2], shapes[1::2]))
+    network = Network(model, tuple(hidden_dense), tuple(hidden_activation), output_dense, assign_weights, weight_shapes)
     reinitialize(network, model_config, seed)
     return network

@@ -11,7 +11,7 @@ import traceback
 from collections import OrderedDict
 
 from lab.config import ExperimentConfig
-from lab.config_io import load_config
+from lab.config_io import load_config, run_id_of_yaml
 
 MAX_CACHED_ARCHITECTURES = 4
 _ARCHITECTURES: "OrderedDict[str, tuple]" = OrderedDict()
@@ -40,15 +40,15 @@ def reused_components(config: ExperimentConfig, num_features: int, num_classes: 
     return components
 
 
-def run_one(config: ExperimentConfig, fast: bool = True):
-    """One run; at initialisation (epochs 0) on reused components when fast."""
+def run_one(config: ExperimentConfig, fast: bool = True, run_id: str | None = None):
+    """One run; at initialisation (epochs 0) on reused components when fast. run_id: when already known."""
     from lab.experiment import execute, prepare_data
 
     if not (fast and config.training.epochs == 0):
-        return execute(config)
+        return execute(config, run_id=run_id)
     data = prepare_data(config)
     components = reused_components(config, data[0].x_train.shape[1], data[0].num_classes)
-    return execute(config, components=components, data=data)
+    return execute(config, components=components, data=data, run_id=run_id)
 
 
 def run_batch(config_yamls: list[str], fast: bool = True, runs_dir: str | None = None) -> list[tuple]:
@@ -61,7 +61,8 @@ def run_batch(config_yamls: list[str], fast: bool = True, runs_dir: str | None =
     outcomes = []
     for text in config_yamls:
         try:
-            result = run_one(load_config(text), fast)
+            # The sweep made text with config_to_yaml: its hash is the run id (no second dump).
+            result = run_one(load_config(text), fast, run_id_of_yaml(text))
             if runs_dir is None:
                 outcomes.append((text, result, "", None))
             else:

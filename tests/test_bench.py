@@ -1,0 +1,71 @@
+"""Every benchmark script runs in its quick mode and writes its JSON, so none can rot unnoticed.
+
+No timing is asserted (these machines are shared and noisy); what is asserted is that each script
+finishes, measures what it says and writes finite, positive figures. The figures themselves are in the
+README's "Performance" section, from the scripts' full modes.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT_SECONDS = 300
+
+
+def run_quick(script: str, results: Path) -> dict:
+    """python bench/<script> --quick with its JSON redirected to results; the JSON written."""
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--quick"], cwd=ROOT, capture_output=True, text=True,
+        timeout=TIMEOUT_SECONDS, env={**os.environ, "LAB_BENCH_RESULTS": str(results)},
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "Traceback" not in completed.stderr
+    written = list(results.glob("*.json"))
+    assert len(written) == 1, written
+    return json.loads(written[0].read_text())
+
+
+def positive(value) -> bool:
+    """A finite number above zero."""
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+def test_instrumentation_quick_compares_the_lab_with_fit(tmp_path):
+    figures = run_quick("instrumentation.py", tmp_path)
+    assert figures["quick"] is True
+    row = figures["depths"]["5"]
+    assert positive(row["lab_over_fit"]) and positive(row["every_step_over_every_epoch"])
+    assert row["fit"]["steps"] == row["lab"]["steps"]  # the same work on both sides
+
+
+def test_sweep_seeds_quick_measures_the_lab_and_its_numpy_baseline(tmp_path):
+    figures = run_quick("sweep_seeds.py", tmp_path)
+    rates = figures["seeds_per_second"]
+    for key in ("fast_path_in_memory", "fresh_build_in_memory", "fast_path_with_folders", "numpy_one_seed_at_a_time",
+                "numpy_vectorised_over_seeds"):
+        assert positive(rates[key]), key
+    assert figures["numpy_largest_relative_difference"] < 1e-3  # the baseline computes the lab's figures
+
+
+def test_sweep_workers_quick_runs_both_sides_to_the_same_table(tmp_path):
+    figures = run_quick("sweep_workers.py", tmp_path)
+    assert figures["quick"] is True
+    assert positive(figures["speedup"])
+
+
+def test_app_timing_quick_drives_a_real_server_and_browser(tmp_path):
+    figures = run_quick("app_timing.py", tmp_path)
+    assert figures["quick"] is True
+    assert all(positive(value) for value in figures["medians"].values()), figures["medians"]
+
+
+def test_memory_quick_reads_the_servers_resident_memory(tmp_path):
+    figures = run_quick("memory.py", tmp_path)
+    assert figures["quick"] is True
+    assert positive(figures["default"]["peak_mb"])
