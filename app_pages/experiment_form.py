@@ -10,7 +10,7 @@ from lab import ConfigError, ExperimentConfig, load_config
 from lab.activations import HIDDEN_ACTIVATIONS
 from lab.config import BIAS_INITIALIZER_NAMES, KERNEL_INITIALIZERS, OPTIMIZERS
 from lab.data import BINARY_ONLY, DATASETS, TWO_DIMENSIONAL
-from lab.config_io import flatten
+from lab.config_io import flatten, kind_of, parse_yaml
 from lab.ui_state import UI_LIMITS, check_ui_limits
 from app_pages.shared import flash, t
 
@@ -65,18 +65,26 @@ def load_uploaded_config() -> None:
     if upload is None:
         return
     try:
-        text = upload.getvalue().decode("utf-8")
-    except UnicodeDecodeError:
-        flash("error", t("config_error", message=f"{upload.name}: not a UTF-8 text file"))
-        return
-    try:
-        config = load_config(text if text.strip() else "{}")
+        # Parsed here, then validated as a mapping: handing load_config the text would let a one-line
+        # upload such as "/dev/zero" or "x.yaml" be taken for a path on the server.
+        raw = parse_yaml(decode_upload(upload.name, upload.getvalue()), what=upload.name)
+        if raw is not None and not isinstance(raw, dict):
+            raise ConfigError(f"{upload.name}: must be a YAML mapping of sections (data:, model:, ...), got a {kind_of(raw)}")
+        config = load_config(raw or {})
         check_ui_limits(config)
     except ConfigError as error:
         flash("error", t("config_error", message=error))
         return
     apply_to_widgets(config)
     flash("success", t("config_loaded", name=upload.name))
+
+
+def decode_upload(name: str, data: bytes) -> str:
+    """An uploaded config's text; ConfigError naming the file when it is not UTF-8 (a binary file, say)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{name}: not a UTF-8 text file; a config is YAML text in UTF-8") from None
 
 
 def sources_ui() -> None:

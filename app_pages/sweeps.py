@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from lab import ConfigError
+from lab.config_io import parse_yaml
 from lab.sweep import plan_sweep, run_sweep
 from lab.sweep_charts import born_dead_chart, depth_view_chart, sweep_summary_table
 from lab.sweep_table import read_sweep_csv
@@ -38,6 +39,17 @@ def load_views(folder: Path) -> dict:
     return {"name": folder.name, "frame": frame, "depth": depth_theory, "dead": dead_theory}
 
 
+def require_inline_base(data: bytes) -> None:
+    """ConfigError unless an uploaded sweep.yaml carries its base inline, as every sweep.yaml the lab writes does.
+
+    A base given as a path would make the server read one of its own files for a stranger.
+    """
+    raw = parse_yaml(data.decode("utf-8"), what="sweep.yaml")
+    if isinstance(raw, dict) and "base" in raw and not isinstance(raw["base"], dict):
+        raise ConfigError("sweep.yaml: base must be written inline (a mapping), as in the sweep.yaml a sweep writes; "
+                          "an uploaded sweep cannot name files on this server")
+
+
 def open_uploads() -> None:
     """Callback: sweep.csv and sweep.yaml uploaded together."""
     files = {upload.name: upload for upload in st.session_state.get("sweep_upload") or []}
@@ -47,6 +59,7 @@ def open_uploads() -> None:
         for name in ("sweep.csv", "sweep.yaml"):
             (Path(temporary) / name).write_bytes(files[name].getvalue())
         try:
+            require_inline_base(files["sweep.yaml"].getvalue())
             st.session_state["sweep_view"] = {**load_views(Path(temporary)), "name": "uploaded sweep"}
         except (ConfigError, ValueError, KeyError, OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
             flash("error", t("run_error", message=error))

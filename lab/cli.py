@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from lab.config_io import ConfigError, load_config, parse_override, run_id_of
+from lab.resources import check_resources, headless_limits
 from lab.store import RunFolderError, folder_name, is_complete
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_DIVERGED = 0, 1, 2, 3
@@ -16,7 +17,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors are one line and exit with EXIT_BAD_INPUT."""
 
     def error(self, message: str):
-        self.exit(EXIT_BAD_INPUT, f"error: {message} (see python -m lab {self.prog.split()[-1]} --help)\n")
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +49,8 @@ def command_run(arguments) -> int:
 
     overrides = dict(parse_override(text) for text in arguments.overrides)
     config = load_config(Path(arguments.config), overrides=overrides, quick=arguments.quick)
+    check_resources(config, headless_limits())  # refused before anything is built, with the estimate
+    check_output_folder(arguments.out)
     folder = Path(arguments.out) / folder_name(config, run_id_of(config))
     if is_complete(folder):
         # Same resolved config, same id, same numbers: a complete folder is never rewritten.
@@ -86,6 +89,20 @@ def _progress_bar():
     return on_progress
 
 
+def check_output_folder(out: str) -> None:
+    """Refuse an --out that cannot become a folder before anything runs (a run would train in vain)."""
+    if "\x00" in out:
+        raise ConfigError(f"--out {out!r}: not a valid folder name (it contains a NUL byte)")
+    path = Path(out)
+    existing = next((ancestor for ancestor in (path, *path.parents) if ancestor.exists()), None)
+    if existing is None:
+        return
+    if not existing.is_dir():
+        raise ConfigError(f"--out {out}: {existing} is a file; --out must be a folder (created if missing)")
+    if not os.access(existing, os.W_OK):
+        raise ConfigError(f"--out {out}: {existing} is not writable; choose a folder you can write to")
+
+
 def command_sweep(arguments) -> int:
     """Validate every cell, run with a progress bar, print where the table is and what failed."""
     from tqdm import tqdm
@@ -94,6 +111,8 @@ def command_sweep(arguments) -> int:
 
     if arguments.workers < 1:
         raise ConfigError(f"--workers: at least 1 (got {arguments.workers})")
+    check_output_folder(arguments.out)
+    check_sweep_resources(Path(arguments.sweep), arguments.quick)
     bar = {}
 
     def on_progress(progress):
@@ -111,6 +130,18 @@ def command_sweep(arguments) -> int:
     for line in progress.errors[:10]:
         print(f"error: {line}", file=sys.stderr)
     return EXIT_INTERNAL if progress.failed else EXIT_OK
+
+
+def check_sweep_resources(path: Path, quick: bool) -> None:
+    """Every run of the sweep within the caps, checked before the first one starts; the first over names its cell."""
+    from lab.sweep import plan_sweep
+
+    limits = headless_limits()
+    for planned in plan_sweep(path, quick)[2]:
+        try:
+            check_resources(planned.config, limits)
+        except ConfigError as error:
+            raise ConfigError(f"sweep cell {planned.cell_values}: {error}") from None
 
 
 def command_show(arguments) -> int:

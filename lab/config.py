@@ -16,6 +16,8 @@ MAX_SAMPLES = 100_000
 MAX_EPOCHS = 1000
 MAX_CLASSES = 10
 MAX_FEATURES = 1000
+MAX_STEPS = MAX_SAMPLES * MAX_EPOCHS  # batch size 1: the most optimizer steps one run can take
+MAX_BIAS_CONSTANT = 100.0  # a constant bias of ±10 already saturates every unit; 1e308 overflows float32
 
 KERNEL_INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "classic")
 BIAS_INITIALIZER_NAMES = (
@@ -61,13 +63,15 @@ class ModelConfig(_Section):
     @field_validator("bias_initializer", mode="before")
     @classmethod
     def _bias_is_number_or_name(cls, value: Any) -> Any:
-        """A constant (a number) or an initializer name; anything else is refused here."""
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        """A constant (a finite number within ±MAX_BIAS_CONSTANT) or an initializer name; anything else is refused here."""
+        # Checked here rather than by the Union: pydantic would report each branch's failure separately.
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= MAX_BIAS_CONSTANT:
             return float(value)
         if isinstance(value, str) and value in BIAS_INITIALIZER_NAMES:
             return value
         raise ValueError(
-            "must be a number (a constant bias, e.g. -1.0) or one of: " + ", ".join(BIAS_INITIALIZER_NAMES)
+            f"must be a number between -{MAX_BIAS_CONSTANT:g} and {MAX_BIAS_CONSTANT:g} (a constant bias, e.g. -1.0) "
+            "or one of: " + ", ".join(BIAS_INITIALIZER_NAMES)
         )
 
 
@@ -84,10 +88,10 @@ class TrainingConfig(_Section):
     @field_validator("record_every", mode="before")
     @classmethod
     def _record_every_epoch_or_steps(cls, value: Any) -> Any:
-        """'epoch' or a positive number of optimizer steps."""
-        if value == "epoch" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        """'epoch' or a positive number of optimizer steps (at most a run's most steps)."""
+        if value == "epoch" or (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_STEPS):
             return value
-        raise ValueError("must be 'epoch' or a whole number of steps >= 1")
+        raise ValueError(f"must be 'epoch' or a whole number of steps >= 1 (at most {MAX_STEPS})")
 
 
 class ProbeConfig(_Section):

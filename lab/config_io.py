@@ -4,6 +4,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+import stat
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from lab.config import ExperimentConfig
 
 MAX_CONFIG_BYTES = 1_000_000  # a config is a few hundred bytes; anything huge is a mistake or an attack
+MAX_NESTING = 20  # a sweep is four levels deep; deeper YAML is a mistake or an attack
 
 # --quick: documented caps applied to the raw config before validation, so the written
 # config.yaml reproduces the quick run exactly.
@@ -23,21 +25,72 @@ class ConfigError(ValueError):
     """A config that cannot be used; the message names the field and what is allowed."""
 
 
+# What PyYAML's constructors raise on some malformed scalars, instead of a YAMLError.
+_CONSTRUCTOR_ERRORS = (ValueError, TypeError, LookupError, AttributeError)
+
+
+class _Refused(Exception):
+    """A YAML construct the config loader refuses; parse_yaml adds the file's name."""
+
+
 class _NoAliasSafeLoader(yaml.SafeLoader):
-    """SafeLoader (no Python objects) that also refuses anchors/aliases: blocks 'billion laughs'."""
+    """SafeLoader (no Python objects) that also refuses aliases ('billion laughs'), deep nesting and repeated keys."""
+
+    nesting = 0  # how many nodes deep the composer is
 
     def compose_node(self, parent, index):  # noqa: D401 - PyYAML hook
         if self.check_event(yaml.AliasEvent):
-            raise ConfigError("YAML aliases (*name) are not allowed in a config")
-        return super().compose_node(parent, index)
+            raise _Refused(f"YAML aliases (*name) are not allowed{_where(self.peek_event().start_mark)}; write each value out")
+        # Each level recurses in PyYAML: thousands of '[' would end in a RecursionError, not a message.
+        self.nesting += 1
+        try:
+            if self.nesting > MAX_NESTING:
+                raise _Refused(f"nested deeper than {MAX_NESTING} levels{_where(self.peek_event().start_mark)}; "
+                               "a config is sections of plain values")
+            return super().compose_node(parent, index)
+        finally:
+            self.nesting -= 1
+
+    def construct_object(self, node, deep=False):  # noqa: D401 - PyYAML hook
+        # PyYAML's constructors raise plain Python errors on some scalars (2001-02-30, !!int abc,
+        # !!bool maybe, an integer of 5000 digits): name the value and where it is instead.
+        try:
+            return super().construct_object(node, deep)
+        except _CONSTRUCTOR_ERRORS as error:
+            kind = node.tag.rsplit(":", 1)[-1]
+            value = node.value if isinstance(node, yaml.ScalarNode) else f"a {node.id}"
+            detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise _Refused(f"not valid YAML{_where(node.start_mark)}: {_shown(value)} is not a valid {kind} ({detail})") from None
+
+    def construct_mapping(self, node, deep=False):  # noqa: D401 - PyYAML hook
+        # PyYAML keeps the last of two equal keys silently: a config that says depth twice is a mistake.
+        seen = {}
+        for key_node, _ in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key is not None and key in seen:
+                raise _Refused(f"key '{key}' is given twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1}); "
+                               "give each key once")
+            seen.setdefault(key, key_node.start_mark.line)
+        return super().construct_mapping(node, deep)
+
+
+def _where(mark) -> str:
+    """' at line L, column C' for a PyYAML mark (1-based), or nothing."""
+    return f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+
+
+class _ConfigDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+    """libyaml's emitter when present (same text, ~10x faster: a sweep hashes every run's config), resolving
+    scalars as _NoAliasSafeLoader does, so a string it would read as a number (a name like 1e5) gets quotes."""
 
 
 # YAML 1.1 (PyYAML) reads 1e-3 as a string; YAML 1.2 and every user read it as a number.
-_NoAliasSafeLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
+for _yaml_class in (_NoAliasSafeLoader, _ConfigDumper):
+    _yaml_class.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+        list("-+0123456789"),
+    )
 
 
 def parse_yaml(text: str, what: str = "config") -> Any:
@@ -46,48 +99,68 @@ def parse_yaml(text: str, what: str = "config") -> Any:
         raise ConfigError(f"{what}: larger than {MAX_CONFIG_BYTES} bytes; a config is a short YAML file")
     try:
         return yaml.load(text, Loader=_NoAliasSafeLoader)  # noqa: S506 - the loader is a SafeLoader
-    except ConfigError:
-        raise
+    except _Refused as error:
+        raise ConfigError(f"{what}: {error}") from None
+    except _CONSTRUCTOR_ERRORS as error:  # a collection's constructor runs later, outside construct_object (!!set [1])
+        raise ConfigError(f"{what}: not valid YAML: a value cannot be built ({str(error).splitlines()[0]})") from None
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        where = _where(getattr(error, "problem_mark", None))
+        tag = re.search(r"constructor for the tag '([^']*)'", str(error))
+        if tag:  # !!python/object/apply:os.system and friends: refused, never built
+            shown = tag.group(1).replace("tag:yaml.org,2002:", "!!")
+            raise ConfigError(f"{what}: not valid YAML{where}: the tag {shown} is not allowed; "
+                              "a config holds plain values (numbers, text, lists, mappings)") from None
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise ConfigError(f"{what}: not valid YAML{where}: {problem}") from None
 
 
 def read_text(path: Path) -> str:
-    """Read a config file as UTF-8 text, with one-line errors for missing, binary or huge files."""
+    """Read a config file as UTF-8 text, with one-line errors for missing, binary, special or huge files."""
     try:
-        if path.stat().st_size > MAX_CONFIG_BYTES:
+        status = path.stat()
+        if stat.S_ISDIR(status.st_mode):
+            raise ConfigError(f"{path}: is a folder, not a YAML file")
+        if not stat.S_ISREG(status.st_mode):
+            # /dev/zero never ends and a pipe blocks: only a regular file is read.
+            raise ConfigError(f"{path}: not a regular file (a device, pipe or socket); expected a YAML file")
+        with path.open("rb") as stream:
+            data = stream.read(MAX_CONFIG_BYTES + 1)  # bounded: the file may grow between stat and read
+        if len(data) > MAX_CONFIG_BYTES:
             raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; a config is a short YAML file")
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        return data.decode("utf-8")
+    except ConfigError:
+        raise
+    except (FileNotFoundError, NotADirectoryError):
         raise ConfigError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, not a YAML file") from None
     except PermissionError:
         raise ConfigError(f"{path}: not readable (permission denied)") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a UTF-8 text file") from None
+        raise ConfigError(f"{path}: not a UTF-8 text file; a config is YAML text in UTF-8") from None
+    except ValueError as error:
+        # os.stat refuses a NUL byte in a path with ValueError ("embedded null byte").
+        raise ConfigError(f"{str(path)!r}: not a valid file name ({error})") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read ({error.strerror or error})") from None
 
 
 def source_to_mapping(source: Any) -> dict:
     """A path, YAML text, a mapping or a config, as a plain dict (an empty file is {})."""
     if isinstance(source, ExperimentConfig):
         return source.model_dump(mode="json")
+    what = "config"
     if isinstance(source, Path) or (isinstance(source, str) and _looks_like_path(source)):
-        path = Path(source)
-        raw = parse_yaml(read_text(path), what=str(path))
+        what = str(source)
+        raw = parse_yaml(read_text(Path(source)), what=what)
     elif isinstance(source, str):
         raw = parse_yaml(source)
-    elif isinstance(source, Mapping):
+    elif isinstance(source, (Mapping, list, int, float)):  # a parsed YAML document; only a mapping passes below
         raw = source
     else:
         raise ConfigError(f"config: expected a path, YAML text or a mapping, got {type(source).__name__}")
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"config: must be a YAML mapping of sections (data:, model:, ...), got a {_kind(raw)}")
+        raise ConfigError(f"{what}: must be a YAML mapping of sections (data:, model:, ...), got a {kind_of(raw)}")
     return _deep_copy(raw)
 
 
@@ -95,10 +168,13 @@ def _looks_like_path(text: str) -> bool:
     """YAML text has a colon or a newline; a file name ends in .yaml/.yml or exists."""
     if "\n" in text:
         return False
-    return text.endswith((".yaml", ".yml")) or Path(text).exists()
+    try:
+        return text.endswith((".yaml", ".yml")) or Path(text).exists()
+    except OSError:  # e.g. a long line of YAML is "File name too long" to the OS: it is text
+        return False
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
     """A user-facing name for a YAML value's type."""
     return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(value), type(value).__name__)
 
@@ -147,6 +223,9 @@ def apply_quick(raw: dict) -> dict:
 
 def validate(raw: Mapping, model: type[BaseModel] = ExperimentConfig) -> Any:
     """Validate a raw dict into a frozen config, turning pydantic's errors into one readable line each."""
+    if model is ExperimentConfig and isinstance(raw, Mapping) and "grid" in raw:
+        raise ConfigError("grid: a top-level grid makes this a sweep file, not an experiment; "
+                          "run it with python -m lab sweep (or open it on the app's Sweeps page)")
     try:
         return model.model_validate(raw)
     except ValidationError as error:
@@ -155,26 +234,49 @@ def validate(raw: Mapping, model: type[BaseModel] = ExperimentConfig) -> Any:
 
 def format_error(item: dict, model: type[BaseModel]) -> str:
     """One pydantic error as 'field: what is wrong (got X)'."""
-    location = [str(part) for part in item["loc"]]
+    location = [shorten(part) for part in item["loc"]]
     field = ".".join(location)
     kind = item["type"]
-    given = item.get("input")
+    given = _shown(item.get("input"))
     if kind == "extra_forbidden":
         allowed = _allowed_keys(model, location[:-1])
         close = difflib.get_close_matches(location[-1], allowed, n=1)
         hint = f" did you mean '{close[0]}'?" if close else ""
         return f"{field}: unknown key;{hint} allowed here: {', '.join(allowed)}"
+    if kind == "missing":
+        return f"{field}: required (this file has no {location[-1]}:)"
+    if location and location[-1] == "[key]":  # a dict field's key of the wrong type, e.g. a number
+        return f"{'.'.join(location[:-2])}: keys must be text (got {_shown(location[-2])})"
+    if kind == "invalid_key":  # a section's key of the wrong type
+        return f"{'.'.join(location[:-1]) or 'config'}: keys must be text (got {given})"
     if kind == "value_error":
         message = item["msg"].removeprefix("Value error, ")
-        return message if not field else f"{field}: {message} (got {given!r})"
+        # A validator that names a deeper place (grid.model.depth) says it all: no prefix, no input dump.
+        if not field or message.startswith(f"{field}."):
+            return message
+        return f"{field}: {message} (got {given})"
     if kind == "literal_error":
-        return f"{field}: must be one of {item['ctx']['expected']} (got {given!r})"
+        return f"{field}: must be one of {item['ctx']['expected']} (got {given})"
     if kind == "string_pattern_mismatch":
-        return f"{field}: must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit (got {given!r})"
+        return f"{field}: must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit (got {given})"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"{field}: must be a mapping of keys, got a {_kind(given)}"
+        return f"{field}: must be a mapping of keys, got a {kind_of(item.get('input'))}"
     message = item["msg"].replace("Input should", "must")
-    return f"{field}: {message} (got {given!r})"
+    return f"{field}: {message} (got {given})"
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """repr of a user's value, cut short: a message stays one readable line even for a huge input."""
+    return shorten(value, repr, limit)
+
+
+def shorten(value: Any, to_text=str, limit: int = 80) -> str:
+    """to_text(value) cut to limit characters; Python refuses to print an int of over 4300 digits, so say that."""
+    try:
+        text = to_text(value)
+    except ValueError:
+        return "a number of more than 4300 digits"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _allowed_keys(model: type[BaseModel], path: list[str]) -> list[str]:
@@ -197,9 +299,12 @@ def load_config(source: Any = None, overrides: Mapping[str, Any] | None = None, 
 
 def config_to_yaml(config: BaseModel) -> str:
     """The resolved config as YAML: every default filled in, fields in schema order."""
-    # libyaml's emitter when present (same text, ~10x faster: a sweep hashes every run's config).
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(config.model_dump(mode="json"), Dumper=dumper, sort_keys=False, default_flow_style=False)
+    return dump_yaml(config.model_dump(mode="json"), default_flow_style=False)
+
+
+def dump_yaml(document: Any, **options) -> str:
+    """YAML that parse_yaml reads back equal (keys in the document's order)."""
+    return yaml.dump(document, Dumper=_ConfigDumper, sort_keys=False, **options)
 
 
 def flatten(config: BaseModel) -> dict:

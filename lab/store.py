@@ -1,6 +1,7 @@
 """Run folders on disk: every file written atomically, summary.json last; loaded back equal."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -10,10 +11,13 @@ import numpy as np
 import pandas as pd
 
 from lab.config_io import ConfigError, config_to_yaml, load_config
-from lab.result import FORMAT_VERSION, FRAME_COLUMNS, RunResult, frame
+from lab.result import FORMAT_VERSION, FRAME_COLUMNS, INTEGER_COLUMNS, TEXT_COLUMNS, RunResult, column_dtype, frame
 
 SUMMARY_FILE = "summary.json"
 FRAME_FILES = {name: f"{name}.csv" for name in FRAME_COLUMNS}
+# What the summary printed by `run` and `show` needs, with the JSON types it must have.
+SUMMARY_FIELDS = {"run_id": str, "status": str}
+STATUSES = ("ok", "diverged", "error", "stopped")
 
 
 class RunFolderError(ValueError):
@@ -78,8 +82,6 @@ def probe_inputs(config) -> np.ndarray:
 
 def _npy_bytes(array: np.ndarray) -> bytes:
     """An array in .npy format, in memory."""
-    import io
-
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
     return buffer.getvalue()
@@ -88,49 +90,103 @@ def _npy_bytes(array: np.ndarray) -> bytes:
 def load(path) -> RunResult:
     """Read a complete run folder back into a RunResult equal to the one saved."""
     folder = Path(path)
+    if "\x00" in str(folder):
+        raise RunFolderError(f"{str(folder)!r}: not a valid folder name (it contains a NUL byte)")
     if not folder.is_dir():
-        raise RunFolderError(f"{folder}: no such run folder")
+        what = "a file, not a run folder" if folder.is_file() else "no such run folder"
+        raise RunFolderError(f"{folder}: {what} (a run folder holds summary.json, config.yaml and the CSVs)")
+    if (folder / "sweep.csv").is_file() and not (folder / SUMMARY_FILE).exists():
+        raise RunFolderError(f"{folder}: a sweep folder; its run folders are in {folder / 'runs'}")
     summary = _read_summary(folder)
     try:
         config = load_config(folder / "config.yaml")
     except ConfigError as error:
-        raise RunFolderError(f"{folder}/config.yaml: {error}") from None
+        message = str(error)
+        # read_text's messages start with the path already; validation messages name a field.
+        raise RunFolderError(message if message.startswith(str(folder)) else f"{folder / 'config.yaml'}: {message}") from None
     frames = {name: _read_frame(folder / file_name, name) for name, file_name in FRAME_FILES.items()}
+    _check_layers(frames["layers"], config.model.depth, folder / FRAME_FILES["layers"])
     return RunResult(config=config, summary=summary, **frames)
 
 
 def _read_summary(folder: Path) -> dict:
-    """summary.json, checked for presence, JSON validity and a format version this lab can read."""
+    """summary.json, checked for presence, JSON validity, a readable format version and the fields shown."""
     path = folder / SUMMARY_FILE
+    if path.exists() and not path.is_file():
+        raise RunFolderError(f"{path}: not a file; a run folder's summary is a JSON file")
     if not path.is_file():
         raise RunFolderError(f"{folder}: incomplete run folder ({SUMMARY_FILE} missing: the run was interrupted)")
     try:
         summary = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise RunFolderError(f"{path}: not valid JSON ({error})") from None
-    if not isinstance(summary, dict) or not isinstance(summary.get("format_version"), int):
+    except RecursionError:
+        raise RunFolderError(f"{path}: not a run summary (nested too deeply)") from None
+    except OSError as error:
+        raise RunFolderError(f"{path}: cannot be read ({error.strerror or error})") from None
+    version = summary.get("format_version") if isinstance(summary, dict) else None
+    if not isinstance(version, int) or isinstance(version, bool):
         raise RunFolderError(f"{path}: not a run summary (no integer format_version)")
-    if summary["format_version"] > FORMAT_VERSION:
-        raise RunFolderError(
-            f"{path}: format_version {summary['format_version']} was written by a newer lab; this one reads up to {FORMAT_VERSION}"
-        )
+    if version > FORMAT_VERSION:
+        raise RunFolderError(f"{path}: format_version {version} was written by a newer lab; "
+                             f"this one reads up to {FORMAT_VERSION}")
+    for key, kind in SUMMARY_FIELDS.items():
+        if not isinstance(summary.get(key), kind):
+            raise RunFolderError(f"{path}: {key} is missing or not {kind.__name__}; a run summary has it")
+    if summary["status"] not in STATUSES:
+        raise RunFolderError(f"{path}: status must be one of {', '.join(STATUSES)} (got {summary['status']!r})")
+    final = summary.get("final", {})
+    if not isinstance(final, dict) or any(not _is_number_or_null(value) for value in final.values()):
+        raise RunFolderError(f"{path}: final must be a mapping of metric names to numbers or null")
     return summary
+
+
+def _is_number_or_null(value) -> bool:
+    """A JSON number (not a boolean) or null."""
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
 def _read_frame(path: Path, name: str) -> pd.DataFrame:
     """One CSV of the contract, with its columns checked and dtypes restored; floats read back exactly."""
     try:
-        data = pd.read_csv(path)  # pandas 3 parses floats round-trip exactly by default
+        data = path.read_bytes()
     except FileNotFoundError:
         raise RunFolderError(f"{path}: missing") from None
+    except OSError as error:
+        raise RunFolderError(f"{path}: cannot be read ({error.strerror or error})") from None
+    if data and not data.endswith(b"\n"):
+        # to_csv ends every file with a newline and files are replaced atomically: no newline means cut short.
+        raise RunFolderError(f"{path}: truncated (its last line is incomplete); the run folder is damaged")
+    try:
+        # Text columns stay text: a run_id of 12 decimal digits (or like 3e1234567890) is not a number.
+        table = pd.read_csv(io.BytesIO(data), dtype={column: str for column in TEXT_COLUMNS})
     except pd.errors.EmptyDataError:
         raise RunFolderError(f"{path}: empty (expected at least the header line)") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise RunFolderError(f"{path}: not a readable CSV ({str(error).splitlines()[0]})") from None
-    missing = [column for column in FRAME_COLUMNS[name] if column not in data.columns]
+    columns = FRAME_COLUMNS[name]
+    missing = [column for column in columns if column not in table.columns]
     if missing:
-        raise RunFolderError(f"{path}: missing columns {', '.join(missing)}")
-    try:
-        return frame(name, data[list(FRAME_COLUMNS[name])].to_dict("records"))
-    except (ValueError, TypeError) as error:
-        raise RunFolderError(f"{path}: a column has values of the wrong type ({error})") from None
+        raise RunFolderError(f"{path}: missing columns {', '.join(missing)} (expected {', '.join(columns)})")
+    for column in columns:
+        try:
+            np.array(table[column].to_list(), dtype=column_dtype(column))  # as frame() converts: NaN is no int
+        except (ValueError, TypeError, OverflowError):
+            kind = "whole numbers" if column in INTEGER_COLUMNS else "numbers"
+            raise RunFolderError(f"{path}: column {column} must hold {kind}, with no empty cells") from None
+    return frame(name, table[list(columns)].to_dict("records"))
+
+
+def _check_layers(layers: pd.DataFrame, depth: int, path: Path) -> None:
+    """Every recorded step has one row per layer, 1..depth hidden then the output: a cut file fails here."""
+    if layers.empty:
+        raise RunFolderError(f"{path}: no rows; a run records at least step 0")
+    expected_layers = list(range(1, depth + 2))
+    expected_kinds = ["hidden"] * depth + ["output"]
+    for step, rows in layers.groupby("step", sort=False):
+        rows = rows.sort_values("layer")
+        if list(rows["layer"]) != expected_layers or list(rows["layer_kind"]) != expected_kinds:
+            raise RunFolderError(
+                f"{path}: step {step} does not have one row per layer 1..{depth + 1} "
+                f"({depth} hidden, then the output), as config.yaml's model.depth says"
+            )

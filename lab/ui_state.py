@@ -5,6 +5,7 @@ from typing import Mapping
 
 from lab.config import ExperimentConfig
 from lab.config_io import ConfigError, flatten, load_config, parse_override
+from lab.resources import check_resources, hosted_limits
 
 # Caps on what the app lets a visitor train, so the largest experiment stays well inside Streamlit
 # Community Cloud's ~2.7 GB (TensorFlow alone takes ~0.7 GB). Config files and the CLI allow more.
@@ -41,12 +42,13 @@ def query_to_config(parameters: Mapping[str, str]) -> ExperimentConfig | None:
 
 
 def check_ui_limits(config: ExperimentConfig) -> None:
-    """ConfigError naming every field over the app's caps (the CLI has none of these)."""
+    """ConfigError naming every field over the app's caps, or a run estimated over the hosted memory/time caps."""
     flat = flatten(config)
     over = [f"{key}: at most {limit} in the app (got {flat[key]}); run larger ones with python -m lab"
             for key, limit in UI_LIMITS.items() if flat[key] > limit]
     if over:
         raise ConfigError("; ".join(over))
+    check_resources(config, hosted_limits())
 
 
 def differences(configs: Mapping[str, ExperimentConfig]) -> list[dict]:

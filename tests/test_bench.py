@@ -69,3 +69,10 @@ def test_memory_quick_reads_the_servers_resident_memory(tmp_path):
     figures = run_quick("memory.py", tmp_path)
     assert figures["quick"] is True
     assert positive(figures["default"]["peak_mb"])
+
+
+def test_resource_calibration_quick_compares_estimates_with_measured_runs(tmp_path):
+    figures = run_quick("resource_calibration.py", tmp_path)
+    assert figures["quick"] is True and figures["configs"]
+    for row in figures["configs"].values():
+        assert positive(row["memory_ratio"]) and positive(row["time_ratio"])
