@@ -8,7 +8,8 @@ import yaml
 
 from lab import ConfigError, ExperimentConfig, load_config
 from lab.activations import HIDDEN_ACTIVATIONS
-from lab.config import BIAS_INITIALIZER_NAMES, KERNEL_INITIALIZERS, OPTIMIZERS
+from lab.config import (BIAS_INITIALIZER_NAMES, KERNEL_INITIALIZER_NAMES, NORMALIZATION_POSITIONS, NORMALIZATIONS,
+                        OPTIMIZERS)
 from lab.data import BINARY_ONLY, DATASETS, TWO_DIMENSIONAL
 from lab.config_io import flatten, kind_of, parse_yaml
 from lab.ui_state import UI_LIMITS, check_ui_limits
@@ -35,6 +36,8 @@ def apply_to_widgets(config: ExperimentConfig) -> None:
     bias = config.model.bias_initializer
     st.session_state[KEY + "model.bias_initializer"] = BIAS_CONSTANT if isinstance(bias, float) else bias
     st.session_state[KEY + "bias_constant"] = bias if isinstance(bias, float) else -1.0
+    for clip in ("training.clip_norm", "training.clip_value"):
+        st.session_state[KEY + clip] = st.session_state[KEY + clip] or 0.0  # the widget's 0 means off (null)
     every = config.training.record_every
     st.session_state[KEY + "training.record_every"] = "epoch" if every == "epoch" else "steps"
     st.session_state[KEY + "record_steps"] = 10 if every == "epoch" else every
@@ -128,9 +131,16 @@ def form_ui(dataset: str, classes: int) -> dict | None:
         if st.session_state.get(w + "model.output_activation") not in outputs:
             st.session_state[w + "model.output_activation"] = outputs[0]
         st.selectbox(t("output_activation"), outputs, key=w + "model.output_activation", help=t("output_rule"))
-        st.selectbox(t("kernel_initializer"), KERNEL_INITIALIZERS, key=w + "model.kernel_initializer", help=t("help_kernel_initializer"))
+        st.selectbox(t("kernel_initializer"), KERNEL_INITIALIZER_NAMES, key=w + "model.kernel_initializer", help=t("help_kernel_initializer"))
         st.selectbox(t("bias_initializer"), (*BIAS_INITIALIZER_NAMES, BIAS_CONSTANT), key=w + "model.bias_initializer", help=t("help_bias_initializer"))
         st.number_input(t("bias_constant"), -10.0, 10.0, step=0.1, key=w + "bias_constant")
+        with st.expander(t("section_remedies"), expanded=False):
+            st.selectbox(t("normalization"), NORMALIZATIONS, key=w + "model.normalization", help=t("help_normalization"))
+            st.radio(t("normalization_position"), NORMALIZATION_POSITIONS, key=w + "model.normalization_position", horizontal=True)
+            st.number_input(t("residual_every"), 0, UI_LIMITS["model.depth"], step=1, key=w + "model.residual_every",
+                            help=t("help_residual_every"))
+            st.number_input(t("clip_norm"), 0.0, 100.0, step=0.1, key=w + "training.clip_norm", help=t("help_clip"))
+            st.number_input(t("clip_value"), 0.0, 100.0, step=0.1, key=w + "training.clip_value", help=t("help_clip"))
         with st.expander(t("section_training"), expanded=True):
             st.selectbox(t("optimizer"), OPTIMIZERS, key=w + "training.optimizer")
             st.slider(t("momentum"), 0.0, 0.99, step=0.01, key=w + "training.momentum")
@@ -161,10 +171,14 @@ def raw_config(dataset: str, classes: int) -> dict:
         "model": {"depth": int(value("model.depth")), "width": int(value("model.width")), "activation": value("model.activation"),
                   "leaky_alpha": float(value("model.leaky_alpha")), "output_activation": value("model.output_activation"),
                   "kernel_initializer": value("model.kernel_initializer"),
-                  "bias_initializer": float(state[KEY + "bias_constant"]) if bias == BIAS_CONSTANT else bias},
+                  "bias_initializer": float(state[KEY + "bias_constant"]) if bias == BIAS_CONSTANT else bias,
+                  "normalization": value("model.normalization"), "normalization_position": value("model.normalization_position"),
+                  "residual_every": int(value("model.residual_every"))},
         "training": {"optimizer": value("training.optimizer"), "momentum": float(value("training.momentum")),
                      "learning_rate": float(value("training.learning_rate")), "batch_size": int(value("training.batch_size")),
                      "epochs": int(value("training.epochs")),
-                     "record_every": "epoch" if every == "epoch" else int(state[KEY + "record_steps"])},
+                     "record_every": "epoch" if every == "epoch" else int(state[KEY + "record_steps"]),
+                     # 0 in the widget = off (null in the config)
+                     "clip_norm": float(value("training.clip_norm")) or None, "clip_value": float(value("training.clip_value")) or None},
         "probe": {"num_samples": int(value("probe.num_samples"))},
     }

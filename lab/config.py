@@ -1,9 +1,9 @@
 """Experiment configs: YAML (or a dict) in, a validated frozen object out, and back to YAML."""
 from __future__ import annotations
 
-from typing import Any, Literal, Union
+from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from lab.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from lab.data import BINARY_ONLY, DATASETS, TWO_DIMENSIONAL
@@ -19,12 +19,21 @@ MAX_FEATURES = 1000
 MAX_STEPS = MAX_SAMPLES * MAX_EPOCHS  # batch size 1: the most optimizer steps one run can take
 MAX_BIAS_CONSTANT = 100.0  # a constant bias of ±10 already saturates every unit; 1e308 overflows float32
 
+# Zero-mean initializers that scale a variance (the ones lab.theory's mean-field predictions cover).
 KERNEL_INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "classic")
+# rai (Lu et al. 2019) is asymmetric: one positive-mean weight per unit (see lab.initializers.rai_layer).
+ASYMMETRIC_INITIALIZERS = ("rai",)
+KERNEL_INITIALIZER_NAMES = KERNEL_INITIALIZERS + ASYMMETRIC_INITIALIZERS  # what model.kernel_initializer accepts
 BIAS_INITIALIZER_NAMES = (
     "zeros", "ones", "random_normal", "random_uniform",
     "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal",
 )
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
+NORMALIZATIONS = ("none", "batch", "layer")
+NORMALIZATION_POSITIONS = ("before", "after")  # of the activation function
+MAX_CLIP = 1e6  # a clip threshold beyond any gradient this lab produces is "off": say null instead
+# Asked for by serialisation to get every field, the remedies' off values included (see RemedyFieldsOff).
+EVERY_FIELD = "every_field"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
@@ -33,6 +42,29 @@ class _Section(BaseModel):
 
     # strict: YAML already gives typed scalars, so "10" for an int is a mistake, not a convenience.
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+class RemedyFieldsOff(_Section):
+    """A section whose remedy fields (issue #7) are left out of its dumps while they are off.
+
+    Run ids are sha256 of the dumped config, and every config, run folder and sweep written before the
+    remedies existed has them off: leaving them out keeps those dumps (config.yaml, summary.json's config,
+    an expanded sweep.yaml), their run ids and folder names byte-identical.
+    Reading a dump back fills them in with the same off values, so nothing is lost. Dumping with
+    context={EVERY_FIELD: True} lists them all (lab.config_io.flatten: grid keys, app widgets).
+    """
+
+    def remedy_fields_off(self) -> list[str]:
+        """The remedy fields whose value means 'remedy off' in this config."""
+        raise NotImplementedError
+
+    @model_serializer(mode="wrap")
+    def _leave_out_remedies_that_are_off(self, handler, info):
+        dumped = handler(self)
+        if not (info.context or {}).get(EVERY_FIELD):
+            for name in self.remedy_fields_off():
+                dumped.pop(name, None)
+        return dumped
 
 
 class DataConfig(_Section):
@@ -48,8 +80,8 @@ class DataConfig(_Section):
     validation_split: float = Field(0.2, ge=0.0, le=0.5)
 
 
-class ModelConfig(_Section):
-    """The MLP: depth hidden Dense layers of width units, then the output head."""
+class ModelConfig(RemedyFieldsOff):
+    """The MLP: depth hidden blocks (Dense, optional normalisation, activation, optional skip), then the output head."""
 
     depth: int = Field(10, ge=1, le=MAX_DEPTH)
     width: int = Field(32, ge=1, le=MAX_WIDTH)
@@ -57,8 +89,23 @@ class ModelConfig(_Section):
     # Keras' own leaky defaults differ (function 0.2, layer 0.3); this lab uses 0.01.
     leaky_alpha: float = Field(0.01, ge=0.0, lt=1.0)
     output_activation: Literal[OUTPUT_ACTIVATIONS] = "sigmoid"
-    kernel_initializer: Literal[KERNEL_INITIALIZERS] = "glorot_uniform"
+    kernel_initializer: Literal[KERNEL_INITIALIZER_NAMES] = "glorot_uniform"
     bias_initializer: Union[float, str] = "zeros"
+    # Remedies, off by default (lab.models builds them; RemedyFieldsOff keeps old run ids).
+    normalization: Literal[NORMALIZATIONS] = "none"
+    normalization_position: Literal[NORMALIZATION_POSITIONS] = "before"
+    residual_every: int = Field(0, ge=0, le=MAX_DEPTH)  # a skip connection every k blocks; 0 = none
+
+    def remedy_fields_off(self) -> list[str]:
+        """normalization none (with its position at the default), residual_every 0."""
+        off = []
+        if self.normalization == "none":
+            off.append("normalization")
+            if self.normalization_position == "before":
+                off.append("normalization_position")
+        if self.residual_every == 0:
+            off.append("residual_every")
+        return off
 
     @field_validator("bias_initializer", mode="before")
     @classmethod
@@ -75,7 +122,7 @@ class ModelConfig(_Section):
         )
 
 
-class TrainingConfig(_Section):
+class TrainingConfig(RemedyFieldsOff):
     """Optimizer and schedule; record_every says when the probes measure."""
 
     optimizer: Literal[OPTIMIZERS] = "sgd"
@@ -92,6 +139,25 @@ class TrainingConfig(_Section):
         if value == "epoch" or (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_STEPS):
             return value
         raise ValueError(f"must be 'epoch' or a whole number of steps >= 1 (at most {MAX_STEPS})")
+
+    # Gradient clipping, off (null) by default. clip_norm rescales the whole gradient (every trainable
+    # variable together) when its global L2 norm exceeds it; clip_value clips each element to ±value.
+    clip_norm: Optional[float] = None
+    clip_value: Optional[float] = None
+
+    @field_validator("clip_norm", "clip_value", mode="before")
+    @classmethod
+    def _clip_is_null_or_positive(cls, value: Any) -> Any:
+        """null (off) or a finite number > 0 (at most MAX_CLIP); one message instead of one per Optional branch."""
+        if value is None:
+            return None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= MAX_CLIP:
+            return float(value)
+        raise ValueError(f"must be null (off) or a number > 0 and at most {MAX_CLIP:g}")
+
+    def remedy_fields_off(self) -> list[str]:
+        """clip_norm and clip_value when null."""
+        return [name for name in ("clip_norm", "clip_value") if getattr(self, name) is None]
 
 
 class ProbeConfig(_Section):
@@ -136,4 +202,24 @@ class ExperimentConfig(_Section):
             raise ValueError(f"probe.num_samples: at most the training set, {train} samples (got {self.probe.num_samples})")
         if self.training.batch_size > train:
             raise ValueError(f"training.batch_size: at most the training set, {train} samples (got {self.training.batch_size})")
+        self._remedy_rules()
         return self
+
+    def _remedy_rules(self) -> None:
+        """The remedies' cross-field rules; each message names the field to change."""
+        model, training = self.model, self.training
+        if model.residual_every > model.depth:
+            raise ValueError(
+                f"model.residual_every: a skip every {model.residual_every} blocks needs at least that many hidden layers "
+                f"(model.depth is {model.depth}); use 0 (no skips) up to {model.depth}"
+            )
+        if model.kernel_initializer in ASYMMETRIC_INITIALIZERS and model.bias_initializer not in ("zeros", 0.0):
+            raise ValueError(
+                f"model.bias_initializer: {model.kernel_initializer} draws each unit's bias together with its weights "
+                f"(Lu et al. 2019), so leave bias_initializer at zeros (got {model.bias_initializer!r})"
+            )
+        if training.clip_norm is not None and training.clip_value is not None:
+            raise ValueError(
+                "training.clip_value: set at most one of training.clip_norm and training.clip_value (Keras optimizers clip "
+                "one way): clip_norm rescales the whole gradient, clip_value clips each element"
+            )

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from lab.config import ExperimentConfig
+from lab.config import EVERY_FIELD, ExperimentConfig
 
 MAX_CONFIG_BYTES = 1_000_000  # a config is a few hundred bytes; anything huge is a mistake or an attack
 MAX_NESTING = 20  # a sweep is four levels deep; deeper YAML is a mistake or an attack
@@ -298,7 +298,11 @@ def load_config(source: Any = None, overrides: Mapping[str, Any] | None = None, 
 
 
 def config_to_yaml(config: BaseModel) -> str:
-    """The resolved config as YAML: every default filled in, fields in schema order."""
+    """The resolved config as YAML: every default filled in, fields in schema order.
+
+    Remedies that are off (normalization none, residual_every 0, clip_* null) are left out, so configs
+    from before the remedies keep their bytes and run ids (see lab.config.RemedyFieldsOff).
+    """
     return dump_yaml(config.model_dump(mode="json"), default_flow_style=False)
 
 
@@ -308,9 +312,9 @@ def dump_yaml(document: Any, **options) -> str:
 
 
 def flatten(config: BaseModel) -> dict:
-    """{'model.depth': 10, ...} for every field of a config (sections flattened with dots)."""
+    """{'model.depth': 10, ...} for every field of a config (sections flattened with dots), remedies off included."""
     flat = {}
-    for key, value in config.model_dump(mode="json").items():
+    for key, value in config.model_dump(mode="json", context={EVERY_FIELD: True}).items():
         if isinstance(value, dict):
             flat.update({f"{key}.{name}": item for name, item in value.items()})
         else:

@@ -1,11 +1,29 @@
-"""The probe: one compiled forward and backward pass on the fixed probe batch, per-layer signals out."""
+"""The probe: one compiled forward and backward pass on the fixed probe batch, per-layer signals out.
+
+What the rows mean under the remedies (lab.models):
+- Rows are the main Dense layers only. A skip's projection kernel and the normalisation layers' gamma
+  and beta are trained but are not rows.
+- preact_grad_rms is measured at z = Dense(h), the Dense layer's own output. With a 'before'
+  normalisation that signal has passed back through the normalisation; with skips, the signal reaching
+  a block's output is the sum of the path through the blocks above and the skip path, so layer k's
+  signal includes what the skip carried around the blocks in between.
+- preactivations (histograms, saturated_fraction) are the activation's input: z after a 'before'
+  normalisation. activations (dead_fraction, activation_mean/std) are the activation's output,
+  before an 'after' normalisation and before a skip is added: a dead unit is one whose own output is 0.
+- Batch normalisation runs in training mode, on the probe batch's own statistics, as the optimizer
+  sees it; its moving averages are put back afterwards (the probe measures, it never trains). Batch
+  statistics couple the samples, so the row i of the signal is d(sum_j loss_j)/dz_i, which includes
+  every sample's dependence on sample i through the batch mean and variance; without batch
+  normalisation it is exactly the per-sample d loss_i / d z_i.
+- The gradients are the raw ones: training.clip_norm / clip_value clip only what the optimizer applies.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from lab.models import Network
+from lab.models import Network, forward
 from lab.tf_runtime import import_tensorflow
 from lab.training import per_sample_loss
 
@@ -17,10 +35,10 @@ class ProbeReading:
     loss: float
     kernel_grad_norms: np.ndarray  # Frobenius norm of dLoss/dKernel, loss = mean over the batch
     bias_grad_norms: np.ndarray  # L2 norm of dLoss/dBias
-    preact_grad_rms: np.ndarray  # sqrt(mean_i ||d loss_i / d z||^2)
+    preact_grad_rms: np.ndarray  # sqrt(mean_i ||d loss_i / d z_i||^2) (with batch norm: d(sum_j loss_j) / d z_i)
     kernels: tuple  # kernel values (numpy), for weight norms and update ratios
-    preactivations: tuple  # z of each layer on the probe batch (the logits for the output layer)
-    activations: tuple  # hidden layers' outputs on the probe batch (depth entries)
+    preactivations: tuple  # each layer's activation input on the probe batch (the logits for the output layer)
+    activations: tuple  # hidden layers' activation outputs on the probe batch (depth entries)
 
 
 def make_probe(network: Network, num_features: int, binary: bool):
@@ -30,28 +48,27 @@ def make_probe(network: Network, num_features: int, binary: bool):
     biases = [layer.bias for layer in network.dense_layers]
     signature = [tf.TensorSpec([None, num_features], tf.float32), tf.TensorSpec([None], tf.int32)]
 
+    # Batch normalisation updates its moving averages when run in training mode: saved and put back.
+    moving = [variable for layer in network.blocks.normalizations for variable in layer.non_trainable_variables]
+
     @tf.function(input_signature=signature)
     def probe(inputs, labels):
+        saved = [tf.identity(variable) for variable in moving]
         with tf.GradientTape() as tape:
-            preactivations, activations = [], []
-            tensor = inputs
-            # Layer by layer (the same layers the model calls) so the tape holds each z.
-            for dense, activation in zip(network.hidden_dense, network.hidden_activation):
-                z = dense(tensor)
-                tensor = activation(z)
-                preactivations.append(z)
-                activations.append(tensor)
-            logits = network.output_dense(tensor)
-            preactivations.append(logits)
-            # Summed loss: its gradient at z row i is exactly d loss_i / d z_i, the per-sample signal
-            # (the model has no layer that mixes samples). Kernel gradients are divided by N below to
-            # be those of the mean loss, as in training.
-            losses = per_sample_loss(logits, labels, binary)
+            # The model's own forward, keeping each z on the tape; training mode only matters for batch norm.
+            trace = forward(network.blocks, inputs, training=True)
+            measured_at = [*trace.dense_outputs, trace.logits]
+            # Summed loss: its gradient at z row i is d(sum_j loss_j) / d z_i, which is the per-sample signal
+            # d loss_i / d z_i unless batch normalisation couples the samples (see the module docstring).
+            # Kernel gradients are divided by N below to be those of the mean loss, as in training.
+            losses = per_sample_loss(trace.logits, labels, binary)
             total = tf.reduce_sum(losses)
         count = tf.cast(tf.shape(inputs)[0], tf.float32)
         gradients = tape.gradient(
-            total, [kernels, biases, preactivations], unconnected_gradients=tf.UnconnectedGradients.ZERO
+            total, [kernels, biases, measured_at], unconnected_gradients=tf.UnconnectedGradients.ZERO
         )
+        for variable, value in zip(moving, saved):
+            variable.assign(value)
         kernel_grads, bias_grads, preact_grads = gradients
         kernel_norms = tf.stack([tf.norm(grad / count) for grad in kernel_grads])
         bias_norms = tf.stack([tf.norm(grad / count) for grad in bias_grads])
@@ -59,7 +76,8 @@ def make_probe(network: Network, num_features: int, binary: bool):
             [tf.sqrt(tf.reduce_mean(tf.reduce_sum(tf.square(grad), axis=1))) for grad in preact_grads]
         )
         kernel_values = [tf.identity(kernel) for kernel in kernels]  # values now, not variable handles
-        return total / count, kernel_norms, bias_norms, preact_rms, kernel_values, preactivations, activations
+        preactivations = [*trace.activation_inputs, trace.logits]
+        return total / count, kernel_norms, bias_norms, preact_rms, kernel_values, preactivations, trace.activation_outputs
 
     def read(inputs: np.ndarray, labels: np.ndarray) -> ProbeReading:
         loss, kernel_norms, bias_norms, preact_rms, kernel_values, zs, acts = probe(inputs, labels)

@@ -20,7 +20,7 @@ def depth_theory(planned: list[PlannedRun]) -> pd.DataFrame:
     for item in planned:
         model, data = item.config.model, item.config.data
         key = (model.depth, model.activation, model.kernel_initializer)
-        if key in seen or model.activation not in THEORY_ACTIVATIONS:
+        if key in seen or model.activation not in THEORY_ACTIVATIONS or not theory.covers(model):
             continue
         seen.add(key)
         outputs = 1 if model.output_activation == "sigmoid" else data.num_classes
@@ -34,7 +34,7 @@ def depth_theory(planned: list[PlannedRun]) -> pd.DataFrame:
 def dead_theory(planned: list[PlannedRun]) -> pd.DataFrame | None:
     """The born-dead bound per (width, depth), where its assumptions hold: ReLU, zero bias (else None)."""
     models = [item.config.model for item in planned]
-    if any(model.activation != "relu" or bias_value(model.bias_initializer) != 0.0 for model in models):
+    if any(model.activation != "relu" or bias_value(model.bias_initializer) != 0.0 or not theory.covers(model) for model in models):
         return None
     pairs = sorted({(model.width, model.depth) for model in models})
     return pd.DataFrame([{"model.width": width, "model.depth": depth, "bound": theory.born_dead_bound(width, depth)}

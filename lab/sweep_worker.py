@@ -2,8 +2,8 @@
 
 Runs at initialisation (`epochs: 0`) are the bulk of depth and born-dead studies. Building and tracing a
 Keras model costs far more than measuring it, so a worker builds each architecture once and, for each
-seed, re-initialises its weights exactly as a fresh build would (lab.models.reinitialize) and reuses the
-traced probe. The cache below is per worker process (a sweep worker, never the app).
+seed, re-initialises its weights exactly as a fresh build would (lab.models.reinitialize: every variable,
+normalisation scales, moving statistics and skip projections included) and reuses the traced probe. The cache below is per worker process (a sweep worker, never the app).
 """
 from __future__ import annotations
 

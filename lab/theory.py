@@ -49,6 +49,14 @@ def _check_finite(name, number, minimum=None):
         raise ValueError(f"{name} must be >= {minimum}; got {number!r}")
 
 
+def covers(model_config) -> bool:
+    """Whether these predictions describe this model: plain blocks (no normalisation, no skips) and a
+    zero-mean variance-scaling initializer (not rai, whose one positive-mean weight per unit breaks the
+    symmetric-weight assumption). The overlays draw no theory line otherwise."""
+    return (model_config.normalization == "none" and model_config.residual_every == 0
+            and model_config.kernel_initializer in KERNEL_INITIALIZERS)
+
+
 def weight_variance(initializer, fan_in, fan_out) -> float:
     """Variance of one kernel entry for a Keras initializer name (Glorot & Bengio 2010; He et al. 2015).
 

@@ -17,9 +17,10 @@ def theory_profile(layers: pd.DataFrame, config: ExperimentConfig, measure: str)
 
     Theory predicts ratios between layers, not absolute sizes (those depend on the loss at the
     output), so the curve is pinned to the run's own last hidden layer. None where theory says
-    nothing: other measures, a single hidden layer, or no finite positive anchor.
+    nothing: other measures, a single hidden layer, a remedy it does not model (theory.covers), or no
+    finite positive anchor.
     """
-    if measure not in RELATIVE_COLUMN or config.model.depth < 2 or layers.empty:
+    if measure not in RELATIVE_COLUMN or config.model.depth < 2 or layers.empty or not theory.covers(config.model):
         return None
     model, data = config.model, config.data
     first_step = layers["step"].min()

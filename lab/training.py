@@ -30,18 +30,24 @@ def correct_predictions(logits, labels, binary: bool):
 
 
 def make_optimizer(training: TrainingConfig):
-    """The Keras optimizer the config names: plain SGD, SGD with momentum, Adam or RMSprop."""
+    """The Keras optimizer the config names: plain SGD, SGD with momentum, Adam or RMSprop, clipping as configured.
+
+    clip_norm is Keras' global_clipnorm: the gradients of all trainable variables are rescaled together
+    when their joint L2 norm exceeds it (Pascanu et al. 2013), so their directions are kept; Keras'
+    per-variable clipnorm is not used. clip_value is Keras' clipvalue, elementwise. Both None = off.
+    The probes measure the gradient before clipping (lab.probes).
+    """
     import_tensorflow()
     import keras
 
-    rate = training.learning_rate
+    options = {"learning_rate": training.learning_rate, "global_clipnorm": training.clip_norm, "clipvalue": training.clip_value}
     if training.optimizer == "sgd":
-        return keras.optimizers.SGD(learning_rate=rate)
+        return keras.optimizers.SGD(**options)
     if training.optimizer == "momentum":
-        return keras.optimizers.SGD(learning_rate=rate, momentum=training.momentum)
+        return keras.optimizers.SGD(momentum=training.momentum, **options)
     if training.optimizer == "adam":
-        return keras.optimizers.Adam(learning_rate=rate)
-    return keras.optimizers.RMSprop(learning_rate=rate)
+        return keras.optimizers.Adam(**options)
+    return keras.optimizers.RMSprop(**options)
 
 
 # Shorter record intervals train one update per compiled call (see CompiledSteps).

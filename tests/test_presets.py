@@ -12,8 +12,9 @@ EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 
 
 def experiment_files():
-    """Every experiment preset (a file with a top-level grid is a sweep, not an experiment)."""
-    files = sorted(EXPERIMENTS.rglob("*.yaml"))
+    """Every experiment preset (a file with a top-level grid is a sweep, not an experiment), but the remedies:
+    tests/test_remedies.py runs those, each against its counterpart without the remedy."""
+    files = sorted(path for path in EXPERIMENTS.rglob("*.yaml") if "remedies" not in path.relative_to(EXPERIMENTS).parts)
     return [path for path in files if "grid" not in (yaml.safe_load(path.read_text()) or {})]
 
 
