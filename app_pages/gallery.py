@@ -10,13 +10,18 @@ from lab.activations import HIDDEN_ACTIVATIONS
 from lab.gallery_charts import activation_chart, softmax_chart
 from lab.chart_labels import chart_labels
 from lab.i18n import description
+from app_pages.caches import cached_spec
 from app_pages.shared import language, t
 
 
-@st.cache_resource(max_entries=256, show_spinner=False)
-def gallery_chart(name: str, alpha: float, low: float, high: float, language_code: str):
-    """An activation's chart, built once per server for each setting (every visitor sees the same ones)."""
-    return activation_chart(name, alpha=alpha, x_min=low, x_max=high, labels=chart_labels("activation", language_code))
+def gallery_chart(name: str, alpha: float, low: float, high: float, language_code: str) -> dict:
+    """An activation's chart spec, built once per setting for every visitor, in the server's chart budget.
+
+    Each spec is about 0.25 MB in memory and every slider position makes nine, so an entry count
+    bounded nothing a hosted server could rely on.
+    """
+    return cached_spec(("gallery", name, alpha, low, high, language_code), lambda: activation_chart(
+        name, alpha=alpha, x_min=low, x_max=high, labels=chart_labels("activation", language_code)))
 
 
 def controls() -> tuple[tuple[float, float], float]:
@@ -34,8 +39,7 @@ def activation_grid(x_range: tuple[float, float], alpha: float) -> None:
         for column, name in zip(st.columns(2), HIDDEN_ACTIVATIONS[start:start + 2]):
             with column:
                 st.markdown(f"#### {name}")
-                chart = gallery_chart(name, alpha, low, high, language())
-                st.altair_chart(chart, width="stretch")
+                st.vega_lite_chart(gallery_chart(name, alpha, low, high, language()), width="stretch")
                 st.caption(description(name, language()))
 
 

@@ -11,21 +11,20 @@ from lab.chart_labels import chart_labels
 from lab.experiment import prepare_data
 from lab.result import RunResult
 from lab.theory_overlay import theory_profile
+from app_pages.caches import cached_spec
 from app_pages.shared import language, t
 
 MEASURES = ("grad_norm", "preact_grad_rms", "bias_grad_norm", "update_ratio")
 
 
-@st.cache_resource(max_entries=256, show_spinner=False)
-def cached_chart(key: tuple, _build):
-    """A chart's Vega-Lite spec, built and validated once per (run id, view settings).
+def cached_chart(key: tuple, build) -> dict | None:
+    """A chart's Vega-Lite spec, built and validated once per (run id, view settings), in the server's budget.
 
     A run's frames never change, so neither do its charts: rebuilding and re-validating every chart on
     every rerun made a cached run take ~0.8 s to show. key must name the run and every setting the chart
     depends on. The spec is drawn with st.vega_lite_chart (Altair's conversion is already done).
     """
-    chart = _build()
-    return None if chart is None else chart.to_dict()
+    return cached_spec(("run", *key), build)
 
 
 def draw(container, spec) -> None:
@@ -33,10 +32,20 @@ def draw(container, spec) -> None:
     container.vega_lite_chart(spec, width="stretch")
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def csv_bytes(run_id: str, status: str, name: str, _result: RunResult) -> bytes:
-    """A frame as CSV, made once per run (it was 0.1 s on every rerun)."""
-    return getattr(_result, name).to_csv(index=False).encode("utf-8")
+def csv_maker(result: RunResult, name: str):
+    """A function making one frame's CSV: the download button calls it on click, so no visitor's
+    session holds every frame as CSV bytes for a download it may never ask for (the largest run's
+    histograms are 22 MB as CSV)."""
+    return lambda: getattr(result, name).to_csv(index=False).encode("utf-8")
+
+
+def folder_zip_maker(result: RunResult):
+    """A function zipping the run folder in memory, called on click (see csv_maker)."""
+    def make() -> bytes:
+        with tempfile.TemporaryDirectory(prefix="lab-download-") as temporary:
+            return folder_to_zip(store.save(result, temporary))
+
+    return make
 
 
 def header(result: RunResult) -> None:
@@ -92,7 +101,7 @@ def boundary_and_histogram(result: RunResult, step: int) -> None:
     left, right = st.columns(2)
     if not result.boundary.empty:
         def boundary():
-            points = training_points(result, result.run_id)
+            points = training_points(result)
             return charts.boundary_chart(result.boundary, points=points, labels=chart_labels("boundary", lang))
 
         draw(left, cached_chart(("boundary", result.run_id, result.status, lang), boundary))
@@ -107,21 +116,16 @@ def boundary_and_histogram(result: RunResult, step: int) -> None:
             draw(st, chart)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def training_points(_result: RunResult, run_id: str | None = None):
-    """Up to 400 training points (standardised x1, x2 and label) to draw over the boundary."""
+def training_points(result: RunResult):
+    """Up to 400 training points (standardised x1, x2 and label) to draw over the boundary.
+
+    Only the boundary chart's build calls it, and that chart is cached, so it needs no cache of its own.
+    """
     import pandas as pd
 
-    dataset, _ = prepare_data(_result.config)
+    dataset, _ = prepare_data(result.config)
     count = min(400, len(dataset.x_train))
     return pd.DataFrame({"x1": dataset.x_train[:count, 0], "x2": dataset.x_train[:count, 1], "label": dataset.y_train[:count]})
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def run_folder_zip(run_id: str, _result: RunResult) -> bytes:
-    """The run folder, zipped in memory (cached per run id: it never changes)."""
-    with tempfile.TemporaryDirectory(prefix="lab-download-") as temporary:
-        return folder_to_zip(store.save(_result, temporary))
 
 
 def downloads(result: RunResult) -> None:
@@ -130,9 +134,9 @@ def downloads(result: RunResult) -> None:
     columns = st.columns(6)
     columns[0].download_button(t("download_config"), config_to_yaml(result.config), file_name="config.yaml", mime="text/yaml")
     for column, name in zip(columns[1:5], ("layers", "history", "histograms", "boundary")):
-        column.download_button(f"{name}.csv", csv_bytes(result.run_id, result.status, name, result), file_name=f"{name}.csv", mime="text/csv")
+        column.download_button(f"{name}.csv", csv_maker(result, name), file_name=f"{name}.csv", mime="text/csv")
     if result.status in ("ok", "diverged"):
-        columns[5].download_button(t("download_folder"), run_folder_zip(result.run_id, result),
+        columns[5].download_button(t("download_folder"), folder_zip_maker(result),
                                    file_name=f"{result.config.name}-{result.run_id}.zip", mime="application/zip")
 
 

@@ -8,14 +8,21 @@ import time
 import streamlit as st
 
 from lab import config_to_yaml, run
+from lab.byte_cache import trim_oldest
 from lab.experiment import partial_result
 from lab.i18n import translate
+from lab.memory_size import result_bytes
 from lab.result import RunResult
 from lab.run_queue import TrainingQueue
 from lab.tf_runtime import import_tensorflow
+from app_pages.caches import MB, cached_result, megabytes_from_environment, store_result
 
 PRELOAD_DELAY_SECONDS = 2.0
-MAX_SESSION_RUNS = 12  # each run is a few MB of frames; bound what one visitor keeps in memory
+# What one visitor's session keeps, by count and by bytes: a run is 1 to 45 MB of frames. Runs that
+# are also in the server's cache are the same objects (no copy), so this bounds what a session alone
+# can keep alive: stopped and opened runs, and runs the server's cache has evicted.
+MAX_SESSION_RUNS = 12
+DEFAULT_SESSION_MB = 128
 
 
 def language() -> str:
@@ -52,21 +59,6 @@ def preload_tensorflow() -> threading.Thread | None:
     return thread
 
 
-class NotCached(Exception):
-    """Raised inside cached_result on a cache miss: exceptions are never cached."""
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_result(config_yaml: str, _computed: RunResult | None = None) -> RunResult:
-    """The run result for a resolved config. Its body only runs on a miss: with _computed it stores it.
-
-    Training happens outside this function, so its progress widgets are never replayed from the cache.
-    """
-    if _computed is None:
-        raise NotCached(config_yaml)
-    return _computed
-
-
 def run_label(result: RunResult) -> str:
     """A short, unique label for a run in menus and legends."""
     config = result.config
@@ -80,13 +72,13 @@ def session_runs() -> dict[str, RunResult]:
 
 
 def remember(result: RunResult) -> str:
-    """Keep a run in the session (the newest MAX_SESSION_RUNS) and make it the current one."""
+    """Keep a run in the session (the newest, within MAX_SESSION_RUNS and LAB_SESSION_MB) and make it current."""
     runs = session_runs()
     label = run_label(result)
     runs.pop(label, None)
     runs[label] = result
-    while len(runs) > MAX_SESSION_RUNS:
-        runs.pop(next(iter(runs)))
+    max_bytes = megabytes_from_environment("LAB_SESSION_MB", DEFAULT_SESSION_MB) * MB
+    trim_oldest(runs, MAX_SESSION_RUNS, max_bytes, result_bytes)
     st.session_state["current_run"] = label
     return label
 
@@ -113,13 +105,13 @@ def recover_stopped_training() -> None:
 def obtain_result(config, progress_area) -> tuple[RunResult, bool]:
     """(result, from_cache): the cached result of this config, or a live training shown in progress_area."""
     config_yaml = config_to_yaml(config)
-    try:
-        return cached_result(config_yaml), True
-    except NotCached:
-        pass
+    cached = cached_result(config_yaml)
+    if cached is not None:
+        return cached, True
+    # Training happens here, outside any cache, so its progress widgets are never replayed.
     result = train_live(config, progress_area)
     if result.status in ("ok", "diverged"):  # deterministic outcomes; a stopped run is never cached
-        cached_result(config_yaml, _computed=result)
+        store_result(config_yaml, result)
     return result, False
 
 

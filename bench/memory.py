@@ -1,6 +1,6 @@
 """The Streamlit server's resident memory in a real browser: default experiment, largest experiment, growth.
 
-    python bench/memory.py [--experiments 50] [--per-session 4] [--quick]
+    python bench/memory.py [--experiments 50] [--per-session 4] [--budget-mb 8] [--quick]
 
 Starts `streamlit run streamlit_app.py --server.headless true` on 127.0.0.1 and reads the SERVER
 process's VmRSS (resident now) and VmHWM (peak resident) from /proc/<pid>/status:
@@ -10,18 +10,25 @@ process's VmRSS (resident now) and VmHWM (peak resident) from /proc/<pid>/status
    which fills the form and runs it (goal: peak <= 2.0 GB);
 3. growth: one server, N different experiments (seed K, 2 epochs), Train pressed in the form with a new
    seed each time; a new browser context (a new Streamlit session) every --per-session experiments.
-   RSS after experiment 5 and after N, and the growth per experiment between them (goal: < 2 MB per run).
-   The app caches up to 64 results (st.cache_data) and keeps up to 12 runs per session; the pickled size
-   of one result is reported so the bounded caches can be told from a leak.
+   Run twice: with the app's default cache budget (LAB_CACHE_MB unset: 256 MB, never filled by 50 small
+   runs, so the caches grow by design), and with LAB_CACHE_MB=--budget-mb, reached within the first
+   experiments, after which anything still growing is not a cache (goal: flat, < 2 MB per run).
 
-Prints a table and writes bench/results/memory.json.
+What the server keeps per run, measured in this process by the app's own code (app_pages.caches, filled
+by app_pages.results_view.show as a visitor's page does): the result (its frames) in the results part of
+the budget, and about seven chart specs in the charts part. Each session also refers to its last runs
+(the same objects, no copies); a closed session lingers for Streamlit's disconnectedSessionTTL (120 s),
+so runs the cache has evicted are freed that long after their session closed: the steady part of a
+growth series starts once the budget is reached AND that much time has passed.
+
+Prints a table and writes bench/results/memory.json (or LAB_BENCH_RESULTS).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import pickle
+import math
 import subprocess
 import sys
 import time
@@ -31,12 +38,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import results_dir  # noqa: E402
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402  (one harness for tests and bench)
 
 CHARTS_DRAWN = ("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas, "
                 "[data-testid=\"stVegaLiteChart\"] svg.marks').length >= {count}")
 SCRIPT_IDLE = "!document.querySelector('[data-testid=\"stStatusWidget\"]')"
 MB = 1024 * 1024
+SESSION_TTL_SECONDS = 120  # Streamlit's server.disconnectedSessionTTL, left at its default here as on Cloud
 
 # The largest experiment in memory the form allows (lab/ui_state.py UI_LIMITS): every size at its cap,
 # 10 classes (the widest output), 100 features, Adam (two slot variables per weight), and 201 records:
@@ -62,13 +71,13 @@ def memory_of(pid: int) -> dict:
     return {"rss_mb": values["VmRSS"], "peak_mb": values["VmHWM"]}
 
 
-def start_server(port: int, log_path: Path):
-    """A fresh Streamlit server on the loopback; the process (its pid is the server's)."""
+def start_server(port: int, log_path: Path, environment: dict | None = None):
+    """A fresh Streamlit server on the loopback (with extra environment variables); the process."""
     log = open(log_path, "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT), **(environment or {})},
     )
     deadline = time.time() + 90
     while time.time() < deadline:
@@ -160,21 +169,23 @@ def largest_experiment(browser, values: dict) -> dict:
         stop(process)
 
 
-def growth(browser, experiments: int, per_session: int) -> dict:
-    """One server, experiments different configs (seed K, 2 epochs); a new session every per_session."""
+def growth(browser, experiments: int, per_session: int, budget_mb: int, wait_for_expiry: bool) -> dict:
+    """One server with LAB_CACHE_MB=budget_mb: experiments different configs (seed K, 2 epochs), a new
+    session every per_session; optionally, what is left once every session has expired."""
     port = free_port()
-    process = start_server(port, Path("/tmp/memory_bench_growth.log"))
-    base = f"http://127.0.0.1:{port}/experiment?"
-    samples = []
+    process = start_server(port, Path(f"/tmp/memory_bench_growth_{budget_mb}.log"), {"LAB_CACHE_MB": str(budget_mb)})
+    base = f"http://127.0.0.1:{port}/"
+    samples, after = [], {}
     try:
         context = page = None
+        started = time.perf_counter()
         for index in range(experiments):
             seed = 1000 + index
             if index % per_session == 0:
                 if context is not None:
                     context.close()
                 context, page = new_page(browser)
-                page.goto(base + query({"seed": seed, "training.epochs": 2}))  # opens the form and runs
+                page.goto(base + "experiment?" + query({"seed": seed, "training.epochs": 2}))  # opens the form and runs
                 wait_for_results(page)
             else:
                 field = page.get_by_label("Seed")
@@ -183,51 +194,148 @@ def growth(browser, experiments: int, per_session: int) -> dict:
                 page.get_by_role("button", name="Train").click()
                 wait_for_results(page)
             page.wait_for_timeout(300)
-            samples.append({"experiment": index + 1, **memory_of(process.pid)})
-            print(f"  growth: experiment {index + 1}: rss {samples[-1]['rss_mb']:.0f} MB", flush=True)
+            samples.append({"experiment": index + 1, "seconds": round(time.perf_counter() - started, 1), **memory_of(process.pid)})
+            print(f"  growth (budget {budget_mb} MB): experiment {index + 1}: rss {samples[-1]['rss_mb']:.0f} MB", flush=True)
         context.close()
         time.sleep(2)
-        final = memory_of(process.pid)
+        after["last_session_closed"] = memory_of(process.pid)
+        if wait_for_expiry:
+            # Streamlit drops expired sessions when its session storage is next written: a new visitor does it.
+            time.sleep(SESSION_TTL_SECONDS + 5)
+            context, page = new_page(browser)
+            page.goto(base)
+            page.get_by_text("sigmoid").first.wait_for(timeout=60_000)
+            context.close()
+            time.sleep(2)
+            after["sessions_expired"] = memory_of(process.pid)
     finally:
         stop(process)
-    return {"samples": samples, "after_last_context_closed": final}
+    return {"budget_mb": budget_mb, "per_session": per_session, "samples": samples, "after": after}
 
 
-def result_size() -> dict:
-    """What the bounded caches hold per run: a RunResult pickled (the result cache, 64 entries) and the
-    Python memory of its chart specs (the app caches about 7 specs per run, 256 entries); for one
-    growth-phase run and for the default experiment."""
-    import gc
-    import tracemalloc
+def cache_per_run(quick: bool) -> dict:
+    """What the server's caches hold per run, measured by the app's own code in this process: the results
+    part (a RunResult's frames) and the charts part (the specs results_view.show caches for one run)."""
+    import streamlit.config
+    import streamlit.logger
 
-    from lab import charts, run
+    from lab import config_to_yaml, run
     from lab.config_io import load_config
+    from app_pages import caches, results_view
 
+    # Bare mode logs one "missing ScriptRunContext" warning per element. The level is set after the
+    # config has been read, since reading it (lazily, on the first option asked) resets the level.
+    streamlit.config.get_option("logger.level")
+    streamlit.logger.set_log_level("error")
     sizes = {}
-    for label, overrides in (("growth_run", {"seed": 1000, "training.epochs": 2}), ("default_run", {})):
+    runs = (("growth_run", {"seed": 1000, "training.epochs": 2}),) + (() if quick else (("default_run", {}),))
+    for label, overrides in runs:
         result = run(load_config({}, overrides=overrides))
-        sizes[label + "_pickled_mb"] = len(pickle.dumps(result)) / MB
-        gc.collect()
-        tracemalloc.start()
-        specs = [chart.to_dict() for chart in charts.main_charts(result).values()]
-        gc.collect()
-        sizes[label + "_chart_specs_mb"] = tracemalloc.get_traced_memory()[0] / MB
-        tracemalloc.stop()
-        del specs
+        caches.server_caches.clear()
+        caches.store_result(config_to_yaml(result.config), result)
+        results_view.show(result)
+        held = caches.server_caches()
+        sizes[label] = {"result_mb": held["results"].total_bytes / MB, "chart_specs_mb": held["charts"].total_bytes / MB,
+                        "chart_specs": len(held["charts"])}
     return sizes
+
+
+def slope(samples: list[dict]) -> float | None:
+    """Least-squares growth of resident memory per experiment (MB) over these samples; None if under 3."""
+    import numpy as np
+
+    if len(samples) < 3:
+        return None
+    return float(np.polyfit([s["experiment"] for s in samples], [s["rss_mb"] for s in samples], 1)[0])
+
+
+def summarise(series: dict, per_run: dict) -> dict:
+    """Growth per run over experiments 5..N; once the budget is reached; and over the steady part, which
+    starts when closed sessions that still referred to evicted runs have expired (see the module's docstring)."""
+    from app_pages.caches import RESULT_SHARE
+
+    samples, budget = series["samples"], series["budget_mb"]
+    result_mb, specs_mb = per_run["result_mb"], per_run["chart_specs_mb"]
+    fill = max(math.ceil(budget * RESULT_SHARE / result_mb), math.ceil(budget * (1 - RESULT_SHARE) / specs_mb))
+    reached = fill if fill <= len(samples) else None
+    after_budget, steady = [], []
+    if reached is not None:
+        after_budget = samples[reached - 1:]
+        ttl_over = samples[reached - 1]["seconds"] + SESSION_TTL_SECONDS
+        steady = [sample for sample in after_budget if sample["seconds"] >= ttl_over]
+    first, last = samples[min(4, len(samples) - 1)], samples[-1]
+    return {
+        "budget_mb": budget,
+        "cache_per_run_mb": result_mb + specs_mb,
+        "budget_reached_at_experiment": reached,
+        "rss_after_5_mb": first["rss_mb"], "rss_after_n_mb": last["rss_mb"], "n": last["experiment"],
+        "growth_per_run_5_to_n_mb": (last["rss_mb"] - first["rss_mb"]) / max(last["experiment"] - first["experiment"], 1),
+        "slope_5_to_n_mb": slope(samples[4:]),
+        "slope_after_budget_mb": slope(after_budget),
+        "steady_from": steady[0]["experiment"] if len(steady) >= 3 else None,
+        "slope_steady_mb": slope(steady),
+    }
+
+
+def print_table(figures: dict) -> None:
+    """The figures against their goals, and what the caches hold."""
+    def row(label: str, value, goal="") -> None:
+        if value is None or isinstance(value, int):
+            text = "n/a" if value is None else str(value)
+        else:
+            text = f"{value:.0f}" if abs(value) >= 10 else f"{value:.2f}"
+        print(f"{label:<70}{text:>10}{goal:>10}")
+
+    print()
+    print(f"{'figure':<70}{'MB':>10}{'goal MB':>10}")
+    if "default" in figures:
+        row("default experiment: peak (VmHWM)", figures["default"]["after"]["peak_mb"], "1024")
+        row("default experiment: resident after", figures["default"]["after"]["rss_mb"])
+    if "largest" in figures:
+        row("largest experiment: peak (VmHWM)", figures["largest"]["after"]["peak_mb"], "2048")
+        row("largest experiment: resident after", figures["largest"]["after"]["rss_mb"])
+    for key in ("growth_default_budget", "growth_budget_reached"):
+        if key not in figures:
+            continue
+        s, after = figures[key]["summary"], figures[key]["after"]
+        name = f"growth, LAB_CACHE_MB={s['budget_mb']}"
+        row(f"{name}: resident after experiment 5", s["rss_after_5_mb"])
+        row(f"{name}: resident after experiment {s['n']}", s["rss_after_n_mb"])
+        row(f"{name}: per run, 5 -> {s['n']} (endpoints)", s["growth_per_run_5_to_n_mb"], "2")
+        row(f"{name}: per run, 5 -> {s['n']} (least squares)", s["slope_5_to_n_mb"], "2")
+        if s["budget_reached_at_experiment"] is None:
+            row(f"{name}:   of which the caches filling (by design)", s["cache_per_run_mb"])
+        else:
+            reached = s["budget_reached_at_experiment"]
+            print(f"{name}: budget reached at experiment {reached}")
+            row(f"{name}: per run, {reached} -> {s['n']} (least squares)", s["slope_after_budget_mb"], "2")
+            steady = f"{s['steady_from']} -> {s['n']}" if s["steady_from"] else f"n/a, < 3 runs {SESSION_TTL_SECONDS} s after {reached}"
+            row(f"{name}: per run, steady {steady}", s["slope_steady_mb"], "flat")
+        for moment, value in after.items():
+            row(f"{name}: resident, {moment.replace('_', ' ')}", value["rss_mb"])
+    if "cache_per_run" in figures:
+        for label, held in figures["cache_per_run"].items():
+            print(f"{label}: the server keeps its result ({held['result_mb']:.2f} MB) and {held['chart_specs']} chart specs "
+                  f"({held['chart_specs_mb']:.2f} MB)")
 
 
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
+    from app_pages.caches import DEFAULT_CACHE_MB
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--experiments", type=int, default=50)
     parser.add_argument("--per-session", type=int, default=4, help="experiments per browser context (session)")
-    parser.add_argument("--quick", action="store_true", help="2-epoch default and largest runs, 8 growth experiments (CI)")
+    parser.add_argument("--budget-mb", type=int, default=8, help="LAB_CACHE_MB of the growth run that reaches its budget")
+    parser.add_argument("--quick", action="store_true",
+                        help="2-epoch default and largest runs; 8 growth experiments, only with a 2 MB budget (CI)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["default", "largest", "growth"])
     arguments = parser.parse_args()
     experiments = 8 if arguments.quick else arguments.experiments
+    budget = 2 if arguments.quick else arguments.budget_mb
     figures: dict = {"quick": arguments.quick, "command": " ".join(["python", "bench/memory.py", *sys.argv[1:]])}
+    started = time.perf_counter()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         if "default" not in arguments.skip:
@@ -237,49 +345,19 @@ def main() -> None:
             figures["largest"] = largest_experiment(browser, QUICK_LARGEST if arguments.quick else LARGEST)
             print("largest:", {k: v for k, v in figures["largest"].items() if k != "config"}, flush=True)
         if "growth" not in arguments.skip:
-            figures["growth"] = growth(browser, experiments, arguments.per_session)
+            if not arguments.quick:
+                figures["growth_default_budget"] = growth(browser, experiments, arguments.per_session, DEFAULT_CACHE_MB, False)
+            figures["growth_budget_reached"] = growth(browser, experiments, arguments.per_session, budget, not arguments.quick)
         browser.close()
-    if "growth" in figures:
-        figures["cache"] = result_size()
-        samples = figures["growth"]["samples"]
-        first = samples[min(4, len(samples) - 1)]
-        last = samples[-1]
-        runs_between = max(last["experiment"] - first["experiment"], 1)
-        per_run = (last["rss_mb"] - first["rss_mb"]) / runs_between
-        cached = min(64, len(samples))
-        middle = samples[len(samples) // 2]
-        late_per_run = (last["rss_mb"] - middle["rss_mb"]) / max(last["experiment"] - middle["experiment"], 1)
-        cache = figures["cache"]
-        figures["growth"]["summary"] = {
-            "rss_after_5_mb": first["rss_mb"], "rss_after_n_mb": last["rss_mb"], "n": last["experiment"],
-            "growth_per_run_mb": per_run,
-            "second_half_from": middle["experiment"], "growth_per_run_second_half_mb": late_per_run,
-            # Every growth run stays in the result cache (up to 64) and its ~7 chart specs in the spec
-            # cache (256 entries: about 36 runs): that part of the growth is intended and bounded.
-            "cache_share_per_run_mb": (cache["growth_run_pickled_mb"] if cached < 64 else 0.0)
-            + (cache["growth_run_chart_specs_mb"] if cached < 36 else 0.0),
-        }
-    print()
-    print(f"{'figure':<44}{'MB':>10}{'goal MB':>10}")
-    if "default" in figures:
-        print(f"{'default experiment: peak (VmHWM)':<44}{figures['default']['after']['peak_mb']:>10.0f}{1024:>10}")
-        print(f"{'default experiment: resident after':<44}{figures['default']['after']['rss_mb']:>10.0f}")
-    if "largest" in figures:
-        print(f"{'largest experiment: peak (VmHWM)':<44}{figures['largest']['after']['peak_mb']:>10.0f}{2048:>10}")
-        print(f"{'largest experiment: resident after':<44}{figures['largest']['after']['rss_mb']:>10.0f}")
-    if "growth" in figures:
-        s = figures["growth"]["summary"]
-        print(f"{'growth: resident after experiment 5':<44}{s['rss_after_5_mb']:>10.0f}")
-        print(f"{'growth: resident after experiment ' + str(s['n']):<44}{s['rss_after_n_mb']:>10.0f}")
-        print(f"{'growth: per experiment (5 -> N)':<44}{s['growth_per_run_mb']:>10.2f}{2:>10}")
-        print(f"{'growth: per experiment (' + str(s['second_half_from']) + ' -> N)':<44}{s['growth_per_run_second_half_mb']:>10.2f}{2:>10}")
-        print(f"{'  bounded caches per run (result + specs)':<44}{s['cache_share_per_run_mb']:>10.2f}")
-        for label in ("growth_run", "default_run"):
-            print(f"{label + ': result pickled / chart specs':<44}{figures['cache'][label + '_pickled_mb']:>10.2f}"
-                  f"{figures['cache'][label + '_chart_specs_mb']:>10.2f}")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "memory.json").write_text(json.dumps(figures, indent=2))
+    if "growth" not in arguments.skip:
+        figures["cache_per_run"] = cache_per_run(arguments.quick)
+        for key in ("growth_default_budget", "growth_budget_reached"):
+            if key in figures:
+                figures[key]["summary"] = summarise(figures[key], figures["cache_per_run"]["growth_run"])
+    figures["bench_seconds"] = round(time.perf_counter() - started, 1)
+    print_table(figures)
+    print(f"bench: {figures['bench_seconds']:.0f} s")
+    (results_dir() / "memory.json").write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ back and this process writes them, so workers need no shared disk.
 """
 from __future__ import annotations
 
+import atexit
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -33,16 +35,71 @@ class SweepProgress:
     errors: list[str] = field(default_factory=list)
 
 
+def reuses_architecture(planned: PlannedRun) -> bool:
+    """Whether a worker reuses the model it built for an earlier seed of the cell (runs at initialisation)."""
+    return planned.config.training.epochs == 0
+
+
 def batches(pending: list[PlannedRun], workers: int) -> list[list[PlannedRun]]:
-    """Consecutive runs (same grid cell together: one architecture per worker reuse), a few per worker."""
-    size = max(1, min(MAX_BATCH, math.ceil(len(pending) / max(1, workers * 4))))
+    """Runs at initialisation: consecutive seeds of one grid cell, a few batches per worker; training runs: one each.
+
+    Batching seeds of a cell lets one worker build and trace its architecture once for all of them (a
+    seed then costs milliseconds). A training run builds its own model and takes seconds, so a batch
+    would save nothing and only make the last worker finish alone, with the others idle.
+    """
+    reusable = sum(1 for planned in pending if reuses_architecture(planned))
+    size = max(1, min(MAX_BATCH, math.ceil(reusable / max(1, workers * 4))))
     groups, current = [], []
     for planned in pending:
-        if current and (len(current) >= size or current[-1].cell != planned.cell):
+        alone = not reuses_architecture(planned)
+        if current and (alone or len(current) >= size or current[-1].cell != planned.cell):
             groups.append(current)
             current = []
         current.append(planned)
     return groups + ([current] if current else [])
+
+
+WORKER_ENVIRONMENT = {"LAB_TF_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+
+
+def watch_parent() -> None:
+    """End this worker when the sweep's driver dies (SIGKILL, the OOM killer): the pool would never tell it.
+
+    An orphaned worker would go on writing run folders that a rerun may be writing too, then wait forever
+    holding TensorFlow. A daemon thread polls the parent's pid (portable, unlike prctl's PDEATHSIG).
+    """
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def start_worker() -> None:
+    """Pool initializer: one TensorFlow thread, TensorFlow imported at start, and no interpreter teardown at exit.
+
+    The variables are set here, not inherited: the parent's `import lab` already copied its own
+    LAB_TF_THREADS into TF_NUM_*_THREADS, and N workers of one thread each is what fills N cores (as on
+    Ray). TensorFlow is imported with them before the worker takes its first batch; if that fails, the
+    first run fails again with the cause, as without the initializer. At exit a worker has written its
+    run folders (summary.json last) and sent its results, yet Python's teardown of TensorFlow took
+    1.1-1.7 s while the sweep waited for the pool to close: os._exit skips it.
+    """
+    os.environ.update(WORKER_ENVIRONMENT)
+    watch_parent()
+    try:
+        from lab.tf_runtime import import_tensorflow
+
+        import_tensorflow()
+    except Exception:  # noqa: BLE001 - reported by the first run, which imports it again
+        pass
+    atexit.register(os._exit, 0)  # after the import: atexit runs last-registered first, so TF's own hooks are skipped too
 
 
 def run_local(groups: list[list[str]], workers: int, fast: bool = True, runs_dir: str | None = None) -> Iterator[list]:
@@ -53,11 +110,14 @@ def run_local(groups: list[list[str]], workers: int, fast: bool = True, runs_dir
         for group in groups:
             yield run_batch(group, fast, runs_dir)
         return
+    if not groups:
+        return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    # spawn, never fork: TensorFlow's runtime does not survive a fork.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    # spawn, never fork: TensorFlow's runtime does not survive a fork. No process for a worker without a batch.
+    with ProcessPoolExecutor(max_workers=min(workers, len(groups)), mp_context=multiprocessing.get_context("spawn"),
+                             initializer=start_worker) as pool:
         futures = [pool.submit(run_batch, group, fast, runs_dir) for group in groups]
         for future in as_completed(futures):
             yield future.result()

@@ -56,7 +56,7 @@ def test_sweep_seeds_quick_measures_the_lab_and_its_numpy_baseline(tmp_path):
 def test_sweep_workers_quick_runs_both_sides_to_the_same_table(tmp_path):
     figures = run_quick("sweep_workers.py", tmp_path)
     assert figures["quick"] is True
-    assert positive(figures["speedup"])
+    assert positive(figures["speedup_2_over_1"]) and figures["sweep_csv_identical"] is True
 
 
 def test_app_timing_quick_drives_a_real_server_and_browser(tmp_path):
@@ -68,7 +68,7 @@ def test_app_timing_quick_drives_a_real_server_and_browser(tmp_path):
 def test_memory_quick_reads_the_servers_resident_memory(tmp_path):
     figures = run_quick("memory.py", tmp_path)
     assert figures["quick"] is True
-    assert positive(figures["default"]["peak_mb"])
+    assert positive(figures["default"]["after"]["peak_mb"])
 
 
 def test_resource_calibration_quick_compares_estimates_with_measured_runs(tmp_path):

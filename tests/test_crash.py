@@ -551,11 +551,7 @@ class WorkersOutlivedTheirDriver(AssertionError):
     """The defect below, and nothing else, is what the xfail expects."""
 
 
-@pytest.mark.xfail(strict=True, raises=WorkersOutlivedTheirDriver, reason=(
-    "DEFECT (lab/sweep.py, not fixed here): the ProcessPoolExecutor's spawned workers never notice that the driver "
-    "died; they run the batches already queued, writing run folders, then wait forever, each holding TensorFlow "
-    "in memory. Fix: give the pool an initializer that ends a worker when its parent dies "
-    "(prctl PR_SET_PDEATHSIG on Linux, or a daemon thread polling os.getppid())."))
+# Fixed in lab/sweep.py (watch_parent): spawned workers used to outlive a SIGKILLed driver.
 def test_sweep_workers_stop_when_their_driver_alone_is_killed(chains):
     orphans = chains["sweep --workers 2"].result().orphans
     if orphans:
