@@ -36,10 +36,15 @@ def remedy_and_counterpart(path: Path, quick: bool = False) -> tuple[ExperimentC
     return load_config(path, quick=quick), load_config(path, overrides=without_overrides(path), quick=quick)
 
 
+def hidden_rows(layers, moment: str = "start"):
+    """The hidden layers' rows at the first ('start') or last ('end') recorded step, by layer."""
+    step = layers["step"].min() if moment == "start" else layers["step"].max()
+    return layers[(layers["step"] == step) & (layers["layer_kind"] == "hidden")].sort_values("layer")
+
+
 def first_to_last(layers, column: str, moment: str = "start") -> float:
     """Layer 1's value of column over the last hidden layer's, at the first ('start') or last ('end') record."""
-    step = layers["step"].min() if moment == "start" else layers["step"].max()
-    hidden = layers[(layers["step"] == step) & (layers["layer_kind"] == "hidden")].sort_values("layer")
+    hidden = hidden_rows(layers, moment)
     with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 below a dead layer is NaN, not a warning
         return float(np.float64(hidden[column].iloc[0]) / np.float64(hidden[column].iloc[-1]))
 

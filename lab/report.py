@@ -5,7 +5,7 @@ import math
 
 import pandas as pd
 
-from lab.i18n import translate
+from lab.i18n import fact_sentences
 from lab.result import RunResult
 
 
@@ -37,12 +37,7 @@ def verdict_facts(layers: pd.DataFrame, depth: int) -> list[tuple[str, dict]]:
 
 def verdict(layers: pd.DataFrame, depth: int, language: str = "en") -> list[str]:
     """The verdict as sentences in the given language."""
-    sentences = []
-    for key, values in verdict_facts(layers, depth):
-        # The moment and the measure are text keys too, so they are translated with the sentence.
-        filled = {name: (translate(value, language) if name in ("moment", "measure") else value) for name, value in values.items()}
-        sentences.append(translate(key, language, **filled))
-    return sentences
+    return fact_sentences(verdict_facts(layers, depth), language)
 
 
 def _number(value: float) -> str:
