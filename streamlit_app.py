@@ -17,6 +17,7 @@ if st.session_state.get("lang") not in LANGUAGES:  # a deselected segmented cont
 
 pages = [
     st.Page("app_pages/gallery.py", title=t("tab_gallery"), icon="📈", url_path="gallery", default=True),
+    st.Page("app_pages/tour.py", title=t("tab_tour"), icon="🧭", url_path="tour"),
     st.Page("app_pages/experiment.py", title=t("tab_experiment"), icon="🧪", url_path="experiment"),
     st.Page("app_pages/compare.py", title=t("tab_compare"), icon="⚖️", url_path="compare"),
     st.Page("app_pages/sweeps.py", title=t("tab_sweeps"), icon="📊", url_path="sweeps"),

@@ -3,18 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
-from lab import charts
 from lab.archive import load_zip
-from lab.chart_labels import chart_labels
 from lab.store import RunFolderError, is_complete, load
-from lab.ui_state import differences
+from app_pages.comparison_view import overlay
 from app_pages.shared import flash, remember, session_runs, show_flash, t
 
 LOCAL_RUNS = Path("runs")
-MEASURES = ("grad_norm", "preact_grad_rms", "bias_grad_norm", "update_ratio")
 
 
 def open_upload() -> None:
@@ -50,26 +46,6 @@ def sources_ui() -> None:
             right.button(t("compare_open"), on_click=open_local, width="stretch")
 
 
-def comparison(chosen: dict) -> None:
-    """Overlaid profiles and curves on shared axes, and what differs between the configs."""
-    measure = st.radio(t("measure"), MEASURES, horizontal=True, key="compare_measure", format_func=lambda m: t(f"measure_{m}"))
-    which = st.radio(t("compare_which"), ["start", "end"], index=1, horizontal=True, key="compare_which",
-                     format_func=lambda value: t("which_start" if value == "start" else "which_end"))
-    layers, history = charts.compare_frames(chosen)
-    lang = st.session_state.get("lang", "en")
-    profile = charts.comparison_profile_chart(layers, measure, which=which, labels=chart_labels("profile", lang, measure))
-    st.altair_chart(profile, width="stretch")
-    st.caption(t("zero_note"))
-    if not history.empty:
-        st.altair_chart(charts.comparison_history_chart(history, labels=chart_labels("history", lang)), width="stretch")
-    st.markdown(f"**{t('compare_differences')}**")
-    rows = differences({label: result.config for label, result in chosen.items()})
-    if rows:
-        st.dataframe(pd.DataFrame(rows).set_index("field"), width="stretch")
-    else:
-        st.write(t("compare_same"))
-
-
 def main() -> None:
     """The compare page."""
     st.title(t("tab_compare"))
@@ -81,7 +57,7 @@ def main() -> None:
     if len(labels) < 2:
         st.info(t("compare_need_two"))
         return
-    comparison({label: runs[label] for label in labels})
+    overlay({label: runs[label] for label in labels}, key="compare")
 
 
 main()

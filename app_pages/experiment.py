@@ -6,7 +6,7 @@ import streamlit as st
 from lab import ConfigError, load_config
 from lab.ui_state import check_ui_limits, config_to_query, query_to_config
 from app_pages import experiment_form as form
-from app_pages import results_view
+from app_pages import fix_it_view, results_view
 from app_pages.shared import flash, language, obtain_result, recover_stopped_training, remember, session_runs, show_flash, t
 
 
@@ -47,6 +47,8 @@ def main() -> None:
     recover_stopped_training()
     config_from_url()
     form.ensure_widget_defaults()
+    if st.session_state.get("pending_config") is not None:  # queued by a link, Fix it or the tour: the form shows it
+        form.apply_to_widgets(st.session_state["pending_config"])
     with st.sidebar:
         form.sources_ui()
         dataset, classes = form.task_ui()
@@ -54,18 +56,23 @@ def main() -> None:
     st.title(t("app_title"))
     show_flash()
     progress_area = st.empty()
-    config = validated(raw) if raw is not None else st.session_state.pop("pending_config", None)
+    origin = None
+    if raw is not None:
+        config = validated(raw)
+    else:
+        config, origin = st.session_state.pop("pending_config", None), fix_it_view.take_origin()
     if config is not None:
         share(config)
         result, from_cache = obtain_result(config, progress_area)
-        remember(result)
+        fix_it_view.record(remember(result), origin)
         if from_cache:
             st.toast(t("from_cache"))
-    current = session_runs().get(st.session_state.get("current_run"))
+    label = st.session_state.get("current_run")
+    current = session_runs().get(label)
     if current is None:
         st.info(t("no_run"))
         return
-    results_view.show(current)
+    results_view.show(label, current)
 
 
 main()

@@ -11,10 +11,11 @@ from lab.chart_labels import chart_labels
 from lab.experiment import prepare_data
 from lab.result import RunResult
 from lab.theory_overlay import theory_profile
+from app_pages import fix_it_view
 from app_pages.caches import cached_spec
+from app_pages.comparison_view import MEASURES
 from app_pages.shared import language, t
 
-MEASURES = ("grad_norm", "preact_grad_rms", "bias_grad_norm", "update_ratio")
 
 
 def cached_chart(key: tuple, build) -> dict | None:
@@ -140,9 +141,11 @@ def downloads(result: RunResult) -> None:
                                    file_name=f"{result.config.name}-{result.run_id}.zip", mime="application/zip")
 
 
-def show(result: RunResult) -> None:
-    """Every view of one run."""
+def show(label: str, result: RunResult) -> None:
+    """Every view of one run (label: its name among the session's runs)."""
     header(result)
+    fix_it_view.before_after(label, result)
+    fix_it_view.section(result)
     step = profile_section(result)
     units_and_curves(result)
     boundary_and_histogram(result, step)

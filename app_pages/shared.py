@@ -102,27 +102,30 @@ def recover_stopped_training() -> None:
         remember(partial_result(partial["config"], partial["layers"], partial["history"], partial["step"], message))
 
 
-def obtain_result(config, progress_area) -> tuple[RunResult, bool]:
-    """(result, from_cache): the cached result of this config, or a live training shown in progress_area."""
+def obtain_result(config, progress_area, stop_key: str = "stop_training") -> tuple[RunResult, bool]:
+    """(result, from_cache): the cached result of this config, or a live training shown in progress_area.
+
+    stop_key: the Stop button's key, distinct for each training one script run may do.
+    """
     config_yaml = config_to_yaml(config)
     cached = cached_result(config_yaml)
     if cached is not None:
         return cached, True
     # Training happens here, outside any cache, so its progress widgets are never replayed.
-    result = train_live(config, progress_area)
+    result = train_live(config, progress_area, stop_key)
     if result.status in ("ok", "diverged"):  # deterministic outcomes; a stopped run is never cached
         store_result(config_yaml, result)
     return result, False
 
 
-def train_live(config, progress_area) -> RunResult:
+def train_live(config, progress_area, stop_key: str = "stop_training") -> RunResult:
     """Train in this script run with a queue place, a progress bar, a live chart and a Stop button."""
     from lab.charts import gradient_profile_chart
 
     with progress_area.container():
         status = st.status(t("training", name=config.name), expanded=True)
         with status:
-            st.button(t("stop"), key="stop_training", help=t("stopped_message", step="…"))
+            st.button(t("stop"), key=stop_key, help=t("stopped_message", step="…"))
             waiting, progress, live_chart = st.empty(), st.progress(0.0, text=t("loading_tf")), st.empty()
 
     def on_wait(position: int) -> None:

@@ -137,8 +137,9 @@ def comparison_facts(before: RunResult, after: RunResult) -> list[tuple[str, dic
     """What changed from before to after, as (text key, values) pairs that lab.i18n turns into sentences.
 
     Per recorded moment (initialisation, and the end when both trained): the first layer's share of the
-    last hidden layer's back-propagated signal and weight gradient; dead units when either run has any;
-    then the status and the final validation accuracy.
+    last hidden layer's back-propagated signal and weight gradient, and the share of dead hidden units,
+    each when it differs between the runs; then the status when it differs, and the final validation
+    accuracy of both.
     """
     facts = []
     trained = before.layers["step"].max() > 0 and after.layers["step"].max() > 0
@@ -147,10 +148,11 @@ def comparison_facts(before: RunResult, after: RunResult) -> list[tuple[str, dic
             values = {"moment": f"fix_moment_{moment}", "measure": measure,
                       "after": format_ratio(first_to_last(after.layers, column, moment)),
                       "before": format_ratio(first_to_last(before.layers, column, moment))}
-            facts.append(("fix_ratio", values))
+            if values["after"] != values["before"]:  # an unchanged ratio (same initial weights) says nothing
+                facts.append(("fix_ratio", values))
         dead_before = hidden_rows(before.layers, moment)["dead_fraction"].mean()
         dead_after = hidden_rows(after.layers, moment)["dead_fraction"].mean()
-        if dead_before > 0 or dead_after > 0:
+        if f"{dead_before:.0%}" != f"{dead_after:.0%}":
             facts.append(("fix_dead", {"moment": f"fix_moment_{moment}", "after": f"{dead_after:.0%}", "before": f"{dead_before:.0%}"}))
     if before.status != after.status:
         facts.append(("fix_status", {"after": f"run_status_{after.status}", "before": f"run_status_{before.status}"}))
