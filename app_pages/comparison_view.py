@@ -33,6 +33,6 @@ def overlay(chosen: dict[str, RunResult], key: str, measure: str = "grad_norm", 
     st.markdown(f"**{t('compare_differences')}**")
     rows = differences({label: result.config for label, result in chosen.items()})
     if rows:
-        st.dataframe(pd.DataFrame(rows).set_index("field"), width="stretch")
+        st.table(pd.DataFrame(rows).set_index("field"))  # a few rows: a static table draws at once, also in a screenshot
     else:
         st.write(t("compare_same"))

@@ -171,3 +171,39 @@ def test_stop_keeps_what_was_recorded(server, browser):
     assert_no_exception(page)
     page.screenshot(path=str(ARTIFACTS / "stopped.png"), full_page=True)
     context.close()
+
+
+def test_fix_it_reruns_with_the_remedy_in_the_browser(server, browser):
+    context, page = new_page(browser)
+    page.goto(server + SMALL_URL + "&model.activation=sigmoid&model.depth=10")
+    page.get_by_text("sigmoid · depth 10 × 8").wait_for(timeout=120_000)
+    page.locator("[class*='st-key-fix_button_'] button").click()  # the suggested remedy: batch normalisation
+    page.get_by_text("Before and after: batch normalisation").wait_for(timeout=120_000)
+    page.get_by_text("With batch normalisation, at initialisation the first layer receives").first.wait_for(timeout=30_000)
+    wait_for_charts(page, 6)
+    assert_no_exception(page)
+    assert "model.normalization=batch" in page.url
+    page.screenshot(path=str(ARTIFACTS / "fix_it.png"), full_page=True)
+    context.close()
+
+
+def test_the_tour_runs_a_section_with_numbers_from_the_runs(server, browser):
+    from lab import run
+    from lab.fix_it import format_ratio
+    from lab.remedy_presets import first_to_last
+    from lab.tour import section
+
+    context, page = new_page(browser)
+    page.goto(server + "tour")
+    page.locator(".st-key-tour_run_sigmoid button").click()
+    page.get_by_text("Going down, the back-propagated signal changes").wait_for(timeout=120_000)
+    wait_for_charts(page, 1)
+    assert_no_exception(page)
+    # The numbers on the page are those of the same preset run here (same config and seed, same numbers).
+    experiment, remedy = run(section("sigmoid").config()), run(section("sigmoid").remedy_config())
+    signal, fixed = (format_ratio(first_to_last(result.layers, "preact_grad_rms")) for result in (experiment, remedy))
+    page.get_by_text(f"the first layer's back-propagated signal is {signal} of the last hidden layer's").wait_for(timeout=10_000)
+    page.get_by_text(f"receives {fixed} of the last hidden layer's back-propagated signal, instead of {signal}").wait_for(timeout=10_000)
+    assert page.get_by_text("The measured numbers bear the claim out.").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "tour.png"), full_page=True)
+    context.close()
