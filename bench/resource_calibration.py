@@ -32,6 +32,10 @@ CONFIGS = {
     "deepest": {"model": {"depth": 100, "width": 16, "activation": "relu", "kernel_initializer": "he_normal"}, "training": {"epochs": 3}},
     "many_samples": {"data": {"num_samples": 20000, "dataset": "gaussian", "num_features": 100}, "model": {"depth": 10, "width": 512},
                      "training": {"epochs": 1, "batch_size": 512}},
+    # Remedies add layers the cost model counts separately: normalisation per block, a skip's projection.
+    "batch_norm_deep": {"model": {"depth": 50, "width": 64, "normalization": "batch"}, "training": {"epochs": 5}},
+    "layer_norm_residual": {"data": {"num_samples": 5000}, "model": {"depth": 30, "width": 128, "normalization": "layer",
+                            "residual_every": 3, "activation": "relu"}, "training": {"epochs": 3}},
 }
 QUICK = ("default", "record_every_step")
 
@@ -68,8 +72,9 @@ def main() -> None:
     """Measure and print."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="two small configs (CI: the script cannot rot)")
+    parser.add_argument("--only", nargs="+", choices=sorted(CONFIGS), help="measure only these configs")
     arguments = parser.parse_args()
-    names = QUICK if arguments.quick else tuple(CONFIGS)
+    names = arguments.only or (QUICK if arguments.quick else tuple(CONFIGS))
     rows = {}
     print(f"{'config':<20}{'est MB':>8}{'meas MB':>9}{'ratio':>7}{'est s':>8}{'meas s':>8}{'ratio':>7}")
     for name in names:

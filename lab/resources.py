@@ -62,11 +62,23 @@ def matmul_rate(rows: int) -> float:
     return PEAK_FLOPS_PER_SECOND * max(rows, 1) / (max(rows, 1) + HALF_RATE_BATCH)
 
 
+NORMALIZATION_VALUES = {"none": 0, "batch": 4, "layer": 2}  # per unit: gamma, beta (+ moving mean and variance)
+# A block's per-layer costs relative to Dense+Activation alone, (time: tracing and small ops; memory:
+# graph and Keras objects), measured with bench/resource_calibration.py (batch_norm_deep,
+# layer_norm_residual): batch norm also runs in training mode inside every probe record and restores
+# its moving statistics afterwards.
+NORMALIZATION_BLOCK_COST = {"none": (1.0, 1.0), "layer": (2.5, 1.5), "batch": (4.0, 2.0)}
+
+
 def parameter_count(config: ExperimentConfig, output_units: int) -> int:
-    """Weights and biases of every Dense layer."""
+    """Weights and biases of every Dense layer, normalisation parameters, and a skip's input projection."""
     model = config.model
     sizes = [config.data.num_features] + [model.width] * model.depth + [output_units]
-    return sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes, sizes[1:]))
+    dense = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes, sizes[1:]))
+    normalization = NORMALIZATION_VALUES[model.normalization] * model.width * model.depth
+    # The first skip starts at the input; it needs a projection (no bias) when the widths differ.
+    projection = config.data.num_features * model.width if model.residual_every and config.data.num_features != model.width else 0
+    return dense + normalization + projection
 
 
 def record_count(config: ExperimentConfig, steps: int) -> int:
@@ -88,23 +100,27 @@ def estimate(config: ExperimentConfig) -> Estimate:
     probe = config.probe.num_samples
 
     slots = OPTIMIZER_SLOTS[training.optimizer]
+    # A normalisation layer keeps one more tensor per layer (the normalised z) and its gradient, and
+    # launches about as many small ops as the Dense+Activation block itself.
+    normalized = model.normalization != "none"
+    block_ops, block_memory = NORMALIZATION_BLOCK_COST[model.normalization]
     step_seconds = (6 * training.batch_size * parameters / matmul_rate(training.batch_size) + STEP_OVERHEAD_SECONDS
-                    + LAYER_STEP_OVERHEAD_SECONDS * model.depth + UPDATE_SECONDS_PER_VALUE * parameters * (1 + 4 * slots))
+                    + LAYER_STEP_OVERHEAD_SECONDS * model.depth * block_ops + UPDATE_SECONDS_PER_VALUE * parameters * (1 + 4 * slots))
     record_seconds = (6 * probe * parameters / matmul_rate(probe) + RECORD_OVERHEAD_SECONDS
-                      + LAYER_RECORD_OVERHEAD_SECONDS * (model.depth + 1) + 30e-9 * probe * units)
+                      + LAYER_RECORD_OVERHEAD_SECONDS * (model.depth * block_ops + 1) + 30e-9 * probe * units)
     validation_seconds = training.epochs * 2 * validation * parameters / matmul_rate(validation)
-    seconds = (BUILD_SECONDS + LAYER_BUILD_SECONDS * model.depth + steps * step_seconds + records * record_seconds
+    seconds = (BUILD_SECONDS + LAYER_BUILD_SECONDS * model.depth * block_ops + steps * step_seconds + records * record_seconds
                + validation_seconds)
 
     weights_bytes = parameters * (FLOAT * (4 + 2 * slots) + 16)  # variables, gradients, slots and their updates; numpy copies
     data_bytes = data.num_samples * data.num_features * 24  # float64 generation and the float32 splits
     tensor_bytes = max(
-        training.batch_size * units * FLOAT * 4,  # a training step keeps z and a of every layer, and their gradients
-        probe * units * FLOAT * 8,  # the probe returns z and a of every layer; numpy copies them (float64) for columns
+        training.batch_size * units * FLOAT * (6 if normalized else 4),  # a training step keeps z and a of every layer, and their gradients
+        probe * units * FLOAT * (10 if normalized else 8),  # the probe returns z and a of every layer; numpy copies them (float64) for columns
         max(validation, BOUNDARY_POINTS) * model.width * FLOAT * 3,  # inference keeps a layer or two alive at once
     )
     frame_bytes = records * (model.depth + 1) * (HISTOGRAM_BINS * 7 + 14) * 8 * 2  # the frames, and their concatenation
-    memory_mb = RUN_BASE_MB + LAYER_MB * model.depth + (weights_bytes + data_bytes + tensor_bytes + frame_bytes) / BYTES_PER_MB
+    memory_mb = RUN_BASE_MB + LAYER_MB * model.depth * block_memory + (weights_bytes + data_bytes + tensor_bytes + frame_bytes) / BYTES_PER_MB
     return Estimate(memory_mb=memory_mb, seconds=seconds)
 
 

@@ -153,7 +153,7 @@ def test_compare_overlays_two_runs_with_their_differences():
     assert len(app.multiselect(key="compare_pick").value) == 2
     runs_plotted = {row.get("run") for row in chart_rows(app) if row.get("run")}
     assert len(runs_plotted) == 2
-    differences = app.dataframe[0].value
+    differences = app.table[0].value
     assert "model.activation" in list(differences.index)
 
 
