@@ -71,15 +71,16 @@ def session_runs() -> dict[str, RunResult]:
     return st.session_state.setdefault("runs", {})
 
 
-def remember(result: RunResult) -> str:
-    """Keep a run in the session (the newest, within MAX_SESSION_RUNS and LAB_SESSION_MB) and make it current."""
+def remember(result: RunResult, current: bool = True) -> str:
+    """Keep a run in the session (the newest, within MAX_SESSION_RUNS and LAB_SESSION_MB), by default as the current one."""
     runs = session_runs()
     label = run_label(result)
     runs.pop(label, None)
     runs[label] = result
     max_bytes = megabytes_from_environment("LAB_SESSION_MB", DEFAULT_SESSION_MB) * MB
     trim_oldest(runs, MAX_SESSION_RUNS, max_bytes, result_bytes)
-    st.session_state["current_run"] = label
+    if current:
+        st.session_state["current_run"] = label
     return label
 
 

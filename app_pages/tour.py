@@ -16,18 +16,24 @@ from lab.i18n import fact_sentences
 from lab.result import RunResult
 from lab.tour import SECTIONS, TourSection, claim_holds
 from app_pages.caches import cached_result, cached_spec
-from app_pages.shared import language, obtain_result, recover_stopped_training, t
+from app_pages.shared import language, obtain_result, recover_stopped_training, remember, session_runs, t
 
 
-def tour_results() -> dict[str, tuple[RunResult, RunResult | None]]:
-    """This session's tour runs by section, kept so a section stays shown if the server's cache evicts it."""
-    return st.session_state.setdefault("tour_results", {})
+def tour_labels() -> dict[str, tuple[str, str | None]]:
+    """This session's tour runs by section, as labels of the session's runs.
+
+    The runs themselves join the session's runs (bounded like every other, and offered on Compare),
+    so a section stays shown if the server's cache evicts it, without a second store to bound.
+    """
+    return st.session_state.setdefault("tour_labels", {})
 
 
 def known_results(tour_section: TourSection) -> tuple[RunResult, RunResult | None] | None:
     """The section's runs if this session or the server already has them, else None."""
-    if tour_section.key in tour_results():
-        return tour_results()[tour_section.key]
+    runs = session_runs()
+    labels = tour_labels().get(tour_section.key)
+    if labels and labels[0] in runs and (labels[1] is None or labels[1] in runs):
+        return runs[labels[0]], (None if labels[1] is None else runs[labels[1]])
     run = cached_result(config_to_yaml(tour_section.config()))
     remedy_config = tour_section.remedy_config()
     fixed = None if remedy_config is None else cached_result(config_to_yaml(remedy_config))
@@ -49,7 +55,7 @@ def run_section(tour_section: TourSection) -> tuple[RunResult, RunResult | None]
     if remedy_config is not None:
         fixed, _ = obtain_result(remedy_config, area, stop_key=f"tour_stop_{tour_section.key}_remedy")
     area.empty()
-    tour_results()[tour_section.key] = (run, fixed)
+    tour_labels()[tour_section.key] = (remember(run, current=False), None if fixed is None else remember(fixed, current=False))
     return run, fixed
 
 

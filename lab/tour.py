@@ -52,8 +52,10 @@ def accuracy_fact(result: RunResult) -> Fact:
 def ratio_fact(result: RunResult, column: str, moment: str = "start") -> Fact:
     """Layer 1's value over the last hidden layer's."""
     measure = "measure_signal" if column == "preact_grad_rms" else "measure_weight"
-    return ("tour_fact_ratio", {"moment": f"moment_{moment}", "measure": measure,
-                                "value": format_ratio(first_to_last(result.layers, column, moment))})
+    value = format_ratio(first_to_last(result.layers, column, moment))
+    if value == "ratio_both_zero":  # no ratio to state: say what the numbers are
+        return ("tour_fact_both_zero", {"moment": f"moment_{moment}", "measure": measure})
+    return ("tour_fact_ratio", {"moment": f"moment_{moment}", "measure": measure, "value": value})
 
 
 def step_facts(result: RunResult) -> list[Fact]:
@@ -124,13 +126,13 @@ class TourSection:
     facts: Callable[[RunResult], list[Fact]]
     holds: Callable[[RunResult, RunResult | None], bool]
 
-    def config(self) -> ExperimentConfig:
-        """The section's experiment: its preset, as the Experiment page would load it."""
-        return load_config(EXPERIMENTS / f"{self.preset}.yaml")
+    def config(self, quick: bool = False) -> ExperimentConfig:
+        """The section's experiment: its preset, as the Experiment page would load it (quick: shrunk, for tests)."""
+        return load_config(EXPERIMENTS / f"{self.preset}.yaml", quick=quick)
 
-    def remedy_config(self) -> ExperimentConfig | None:
+    def remedy_config(self, quick: bool = False) -> ExperimentConfig | None:
         """The same experiment with the section's remedy applied (None for a section without one)."""
-        return None if self.remedy is None else remedied_config(self.config(), self.remedy)
+        return None if self.remedy is None else remedied_config(self.config(quick), self.remedy)
 
 
 def _max_hidden_grad(result: RunResult) -> float:
@@ -172,3 +174,36 @@ def claim_holds(tour_section: TourSection, run: RunResult, remedy: RunResult | N
     """Whether the measured numbers bear the section's claim out (NaN comparisons count as not)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         return bool(tour_section.holds(run, remedy))
+
+
+def tour_text(language: str = "en", quick: bool = False) -> str:
+    """The whole tour as text, every section run headless: the page's numbers, for a terminal or a note."""
+    from lab.experiment import run
+    from lab.fix_it import comparison_sentences
+    from lab.i18n import fact_sentences, translate
+
+    lines = []
+    for item in SECTIONS:
+        experiment = run(item.config(quick))
+        remedy = run(item.remedy_config(quick)) if item.remedy else None
+        lines += [translate(f"tour_{item.key}_title", language),
+                  f"  {translate('tour_claim', language)}: {translate(f'tour_{item.key}_claim', language)}",
+                  f"  {translate('tour_measured', language)} ({experiment.config.name}, run {experiment.run_id}):"]
+        lines += [f"  - {sentence}" for sentence in fact_sentences(item.facts(experiment), language)]
+        verdict = "tour_confirmed" if claim_holds(item, experiment, remedy) else "tour_qualified"
+        lines.append(f"  {'✅' if verdict == 'tour_confirmed' else '⚠️'} {translate(verdict, language)}")
+        lines.append(f"  {translate('tour_remedy', language)}: {translate(f'tour_{item.key}_remedy', language)}")
+        if remedy is not None:
+            lines += [f"  - {sentence}" for sentence in comparison_sentences(experiment, remedy, item.remedy, language)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m lab.tour", description="Run the guided tour's experiments and print what they measured.")
+    parser.add_argument("--lang", choices=("en", "ko"), default="en")
+    parser.add_argument("--quick", action="store_true", help="shrunk presets (seconds; the claims need the full sizes)")
+    arguments = parser.parse_args()
+    print(tour_text(arguments.lang, arguments.quick))

@@ -135,3 +135,16 @@ def test_the_tour_in_korean(tour_runs):
     assert TEXT["ko"]["tour_softmax_claim"] in text
     accuracy = tour_runs["softmax"][0].history["val_accuracy"].iloc[-1]
     assert f"최종 검증 정확도: {accuracy:.2f} (무작위 추측: 0.25)." in text
+
+
+def test_the_tour_runs_headless_and_prints_the_same_numbers(tour_runs):
+    import subprocess
+    import sys
+
+    completed = subprocess.run([sys.executable, "-m", "lab.tour", "--lang", "ko", "--quick"], capture_output=True, text=True,
+                               timeout=600, check=True)
+    text = completed.stdout
+    assert [line for line in text.splitlines() if line and not line.startswith(" ")] == [TEXT["ko"][f"tour_{key}_title"] for key in ORDER]
+    quick = run(section("sigmoid").config(quick=True))
+    assert f"run {quick.run_id}" in text and format_ratio(ratio(quick.layers, "grad_norm")) in text
+    assert "Traceback" not in completed.stderr
