@@ -91,14 +91,16 @@ def release_run(trainer) -> None:
     """Let a finished run's model, optimizer and traced graphs be freed (the server trains many runs).
 
     TensorFlow's gradient registry would otherwise keep every training step's graph, and with it the
-    model's variables, for the life of the process (see lab.tf_runtime.release_custom_gradients).
+    model's variables, for the life of the process (see lab.tf_runtime.release_custom_gradients), and
+    its kernel cache the kernels of every shape any run used (lab.tf_runtime.clear_kernel_cache).
     Nothing computed changes: the frames are already built from numpy values.
     """
-    from lab.tf_runtime import release_custom_gradients
+    from lab.tf_runtime import clear_kernel_cache, release_custom_gradients
 
     steps = trainer.steps
     release_custom_gradients([steps.train_step, steps.evaluate, steps.probabilities, trainer.probe,
                               trainer.network.assign_weights])
+    clear_kernel_cache()
 
 
 def final_metrics(history: pd.DataFrame) -> dict:

@@ -76,3 +76,12 @@ def test_resource_calibration_quick_compares_estimates_with_measured_runs(tmp_pa
     assert figures["quick"] is True and figures["configs"]
     for row in figures["configs"].values():
         assert positive(row["memory_ratio"]) and positive(row["time_ratio"])
+
+
+def test_kernel_cache_quick_measures_both_sides(tmp_path):
+    figures = run_quick("kernel_cache.py", tmp_path)
+    assert figures["quick"] is True and set(figures["sides"]) == {"cleared", "keep"}
+    for side in figures["sides"].values():
+        assert len(side["rss_mb"]) == 3 and all(positive(mark) for mark in side["rss_mb"])
+        assert positive(side["seconds_per_run"]) and math.isfinite(side["growth_mb_per_run"])
+    assert positive(figures["time_cleared_over_kept"])
