@@ -31,6 +31,7 @@ RELU_FAMILY = ("relu", "leaky_relu")
 RESIDUAL_EVERY = 3
 CLIP_NORM = 1.0
 LEARNING_RATE_DIVISOR = 10.0
+ADAM_LEARNING_RATE = 0.01  # as the presets that train with Adam (relu_he, dead_at_birth, softmax_multiclass)
 LEAKY_ALPHA = 0.1  # as experiments/leaky_relu_rescue.yaml: 0.01 leaves a narrow net too little slope to learn in 30 epochs
 
 
@@ -62,6 +63,10 @@ REMEDIES = {remedy.name: remedy for remedy in (
            lambda c: {"model.activation": "tanh", "model.kernel_initializer": "glorot_uniform"}),
     Remedy("relu_he", lambda c: c.model.activation not in RELU_FAMILY,
            lambda c: {"model.activation": "relu", "model.kernel_initializer": "he_normal"}),
+    # Adam divides each parameter's step by its gradient's running RMS, so a first layer with a tiny
+    # gradient still moves: it does not change the gradients (the profile), it changes the updates.
+    Remedy("adam", lambda c: c.training.optimizer != "adam",
+           lambda c: {"training.optimizer": "adam", "training.learning_rate": ADAM_LEARNING_RATE}),
     Remedy("clip_norm", lambda c: c.training.clip_norm is None,
            lambda c: {"training.clip_norm": CLIP_NORM, "training.clip_value": None}),
     Remedy("lower_learning_rate", lambda c: c.training.learning_rate / LEARNING_RATE_DIVISOR > 0,
@@ -137,8 +142,8 @@ def comparison_facts(before: RunResult, after: RunResult) -> list[tuple[str, dic
     """What changed from before to after, as (text key, values) pairs that lab.i18n turns into sentences.
 
     Per recorded moment (initialisation, and the end when both trained): the first layer's share of the
-    last hidden layer's back-propagated signal and weight gradient, and the share of dead hidden units,
-    each when it differs between the runs; then the status when it differs, and the final validation
+    last hidden layer's back-propagated signal and weight gradient, at the end also of its relative
+    weight update, and the share of dead hidden units, each when it differs between the runs; then the status when it differs, and the final validation
     accuracy of both.
     """
     facts = []
@@ -152,6 +157,13 @@ def comparison_facts(before: RunResult, after: RunResult) -> list[tuple[str, dic
                 facts.append(("fix_ratio", values))
         dead_before = hidden_rows(before.layers, moment)["dead_fraction"].mean()
         dead_after = hidden_rows(after.layers, moment)["dead_fraction"].mean()
+        if moment == "end":
+            # How far each layer's weights moved over the last record interval, first over last: a
+            # vanishing gradient shows as a first layer that barely moves (Adam's remedy acts here).
+            values = {"after": format_ratio(first_to_last(after.layers, "update_ratio", moment)),
+                      "before": format_ratio(first_to_last(before.layers, "update_ratio", moment))}
+            if values["after"] != values["before"]:
+                facts.append(("fix_update", values))
         if f"{dead_before:.0%}" != f"{dead_after:.0%}":
             facts.append(("fix_dead", {"moment": f"fix_moment_{moment}", "after": f"{dead_after:.0%}", "before": f"{dead_before:.0%}"}))
     if before.status != after.status:

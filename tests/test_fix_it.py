@@ -164,3 +164,14 @@ def test_fix_it_over_the_hosted_caps_is_refused_with_a_message_and_keeps_the_run
     assert "memory" in error.value and "LAB_MAX_RUN_MEMORY_MB" in error.value
     assert len(app.session_state["runs"]) == 1
     assert "fixes" not in app.session_state or not app.session_state["fixes"]
+
+
+def test_adam_moves_the_first_layer_of_a_vanishing_net_and_the_sentence_says_so():
+    before = run(small(**{"model.activation": "sigmoid", "model.depth": 10, "training.epochs": 5}))
+    after = run(remedied_config(before.config, "adam"))
+    end = before.layers["step"].max()
+    moved_before, moved_after = start_ratio(before.layers, "update_ratio", end), start_ratio(after.layers, "update_ratio", end)
+    assert moved_after > 10 * moved_before  # Adam's per-parameter scaling: the first layer moves despite its tiny gradient
+    # The gradients at initialisation are the same (same weights): no sentence repeats them.
+    assert ("fix_update", {"after": format_ratio(moved_after), "before": format_ratio(moved_before)}) in comparison_facts(before, after)
+    assert not [values for key, values in comparison_facts(before, after) if key == "fix_ratio" and values["moment"] == "fix_moment_start"]
