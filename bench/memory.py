@@ -233,7 +233,7 @@ def cache_per_run(quick: bool) -> dict:
         result = run(load_config({}, overrides=overrides))
         caches.server_caches.clear()
         caches.store_result(config_to_yaml(result.config), result)
-        results_view.show(result)
+        results_view.show(label, result)
         held = caches.server_caches()
         sizes[label] = {"result_mb": held["results"].total_bytes / MB, "chart_specs_mb": held["charts"].total_bytes / MB,
                         "chart_specs": len(held["charts"])}
