@@ -1,4 +1,4 @@
-"""Headless entry point: `python -m lab run|show ...` -> run folders and one-screen summaries."""
+"""Headless entry point: `python -m lab run|fix|sweep|show ...` -> run folders and one-screen summaries."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from lab.config_io import ConfigError, load_config, parse_override, run_id_of
+from lab.fix_it import REMEDIES
 from lab.resources import check_resources, headless_limits
 from lab.store import RunFolderError, folder_name, is_complete
 
@@ -37,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--engine", choices=("local", "ray"), default="local", help="local process pool, or Ray tasks")
     sweep.add_argument("--address", default=None, help="Ray cluster address (default: start a local Ray instance)")
     sweep.add_argument("--quick", action="store_true", help="first and last value of each axis, at most 3 seeds, quick runs")
+    fix = commands.add_parser("fix", help="re-run a saved run with one remedy, write its folder, say what changed")
+    fix.add_argument("run_dir", help="a run folder written by `run` (or downloaded from the app)")
+    fix.add_argument("--remedy", choices=list(REMEDIES), default=None,
+                     help="the remedy (default: the one the run's numbers point to; see README 'Remedies')")
+    fix.add_argument("--out", default="runs", help="output folder for the remedied run (default: runs/)")
     show = commands.add_parser("show", help="print the summary of a saved run folder")
     show.add_argument("run_dir", help="a run folder written by `run`")
     return parser
@@ -47,26 +53,61 @@ def command_run(arguments) -> int:
     from lab import report, store
     from lab.experiment import run
 
+    from lab import report
+
     overrides = dict(parse_override(text) for text in arguments.overrides)
     config = load_config(Path(arguments.config), overrides=overrides, quick=arguments.quick)
+    result, folder = train_or_load(config, arguments.out)
+    print(report.summary_text(result, folder))
+    return exit_status(result)
+
+
+def train_or_load(config, out: str):
+    """(result, folder): train config and save its folder under out, or load it if already complete there."""
+    from lab import store
+    from lab.experiment import run
+
     check_resources(config, headless_limits())  # refused before anything is built, with the estimate
-    check_output_folder(arguments.out)
-    folder = Path(arguments.out) / folder_name(config, run_id_of(config))
+    check_output_folder(out)
+    folder = Path(out) / folder_name(config, run_id_of(config))
     if is_complete(folder):
         # Same resolved config, same id, same numbers: a complete folder is never rewritten.
         print(f"already complete (same config, same run id): {folder}", file=sys.stderr)
-        result = store.load(folder)
-    else:
-        from lab.charts import chart_files
+        return store.load(folder), folder
+    from lab.charts import chart_files
 
-        result = run(config, on_progress=_progress_bar())
-        # Charts go in before summary.json, so a complete folder always has them.
-        folder = store.save(result, arguments.out, extra_files=chart_files(result))
-    print(report.summary_text(result, folder))
+    result = run(config, on_progress=_progress_bar())
+    # Charts go in before summary.json, so a complete folder always has them.
+    return result, store.save(result, out, extra_files=chart_files(result))
+
+
+def exit_status(result) -> int:
+    """EXIT_OK for a run that finished, else an error line and EXIT_DIVERGED."""
     if result.status != "ok":
         print(f"error: run {result.status}: {result.summary['message']}", file=sys.stderr)
         return EXIT_DIVERGED
     return EXIT_OK
+
+
+def command_fix(arguments) -> int:
+    """The app's "Fix it", headless: the saved run's config with one remedy, trained and saved, then what changed."""
+    from lab import report, store
+    from lab.fix_it import applicable_remedies, comparison_sentences, remedied_config, suggested_remedy
+
+    before = store.load(Path(arguments.run_dir))
+    remedy = arguments.remedy or suggested_remedy(before)
+    if remedy is None:
+        raise ConfigError(f"--remedy: this run's numbers point to no particular remedy; choose one of "
+                          f"{', '.join(applicable_remedies(before.config))}")
+    try:
+        config = remedied_config(before.config, remedy)
+    except ValueError as error:
+        raise ConfigError(f"--{error}") from None
+    after, folder = train_or_load(config, arguments.out)
+    print(report.summary_text(after, folder))
+    print(f"\nFix it ({remedy}), compared with {arguments.run_dir}:")
+    print("\n".join(f"- {sentence}" for sentence in comparison_sentences(before, after, remedy)))
+    return exit_status(after)
 
 
 def _progress_bar():
@@ -156,7 +197,7 @@ def command_show(arguments) -> int:
 def main(argv=None) -> int:
     """Parse, dispatch, and turn every bad input into one error line and a non-zero exit."""
     arguments = build_parser().parse_args(argv)
-    handlers = {"run": command_run, "sweep": command_sweep, "show": command_show}
+    handlers = {"run": command_run, "fix": command_fix, "sweep": command_sweep, "show": command_show}
     try:
         return handlers[arguments.command](arguments)
     except (ConfigError, RunFolderError) as error:

@@ -79,6 +79,44 @@ def test_cli_layers_equal_the_api_layers(finished_run):
     assert (run_dir / "layers.csv").read_text() == api.layers.to_csv(index=False)
 
 
+def test_fix_reruns_a_saved_run_with_a_remedy_and_says_what_changed(finished_run, tmp_path):
+    import pandas as pd
+
+    from lab.fix_it import format_ratio
+
+    folder, _ = finished_run
+    (run_dir,) = (folder / "out").iterdir()
+    completed = lab_command("fix", str(run_dir), "--remedy", "batch_norm", "--out", str(tmp_path / "fixed"), cwd=folder)
+    assert completed.returncode == 0, completed.stderr
+    (fixed_dir,) = (tmp_path / "fixed").iterdir()
+    assert fixed_dir.name.startswith("cli_tiny_batch_norm-") and "normalization: batch" in (fixed_dir / "config.yaml").read_text()
+
+    def signal_ratio(run_folder: Path) -> str:  # layer 1 over the last hidden layer at step 0, read from layers.csv
+        rows = pd.read_csv(run_folder / "layers.csv").query("step == 0 and layer_kind == 'hidden'").sort_values("layer")
+        return format_ratio(rows["preact_grad_rms"].iloc[0] / rows["preact_grad_rms"].iloc[-1])
+
+    assert (f"- With batch normalisation, at initialisation the first layer receives {signal_ratio(fixed_dir)} of the last "
+            f"hidden layer's back-propagated signal, instead of {signal_ratio(run_dir)}.") in completed.stdout
+    again = lab_command("fix", str(run_dir), "--remedy", "batch_norm", "--out", str(tmp_path / "fixed"), cwd=folder)
+    assert again.returncode == 0 and "already complete" in again.stderr
+
+
+@pytest.mark.parametrize("arguments, fragment", [
+    (["fix", "run", "--remedy", "he_init"], "--remedy: he_init does not change this config (choose one of batch_norm"),
+    (["fix", "run", "--remedy", "dropout"], "argument --remedy: invalid choice: 'dropout'"),
+    (["fix", "run"], "--remedy: this run's numbers point to no particular remedy; choose one of"),
+    (["fix", "nowhere", "--remedy", "batch_norm"], "no such run folder"),
+])
+def test_fix_refuses_bad_input_with_one_line(finished_run, tmp_path, arguments, fragment):
+    folder, _ = finished_run
+    (run_dir,) = (folder / "out").iterdir()
+    arguments = [str(run_dir) if argument == "run" else argument for argument in arguments]
+    completed = lab_command(*arguments, "--out", str(tmp_path / "fixed"), cwd=tmp_path)
+    assert completed.returncode == 2 and fragment in completed.stderr, completed.stderr
+    assert [line for line in completed.stderr.splitlines() if line.startswith("error:")] == completed.stderr.strip().splitlines()
+    assert not (tmp_path / "fixed").exists()
+
+
 @pytest.mark.parametrize("arguments, fragment", [
     (["run", "missing.yaml"], "no such file"),
     (["run", "bad.yaml"], "model.dept: unknown key; did you mean 'depth'?"),
