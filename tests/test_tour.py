@@ -125,6 +125,18 @@ def test_running_a_section_shows_the_runs_numbers_and_the_remedys(tour_runs):
     assert app.selectbox(key="w.model.activation").value == "sigmoid"
 
 
+def test_a_claim_the_numbers_do_not_bear_out_is_shown_as_qualified(monkeypatch):
+    import lab.tour
+
+    monkeypatch.setattr(lab.tour, "claim_holds", lambda *arguments: False)  # the page reads the module's test each rerun
+    app = tour_page()
+    if "tour_run_relu" in {button.key for button in app.button}:
+        app = app.button(key="tour_run_relu").click().run(timeout=TIMEOUT)
+    assert not app.exception
+    assert TEXT["en"]["tour_qualified"] in [box.value for box in app.warning]
+    assert TEXT["en"]["tour_confirmed"] not in [box.value for box in app.success]
+
+
 def test_the_tour_in_korean(tour_runs):
     app = tour_page("ko")
     if "tour_run_softmax" in {button.key for button in app.button}:
