@@ -55,7 +55,7 @@ def section(result: RunResult) -> None:
     if result.status == "stopped":  # not a finished run: its numbers stop mid-training
         return
     with st.container(border=True):
-        st.markdown(f"**🩹 {t('fix_title')}**")
+        st.markdown(f"**:material/healing: {t('fix_title')}**")
         choices = applicable_remedies(result.config)
         if not choices:
             st.caption(t("fix_none"))

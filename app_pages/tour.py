@@ -86,9 +86,9 @@ def measured(tour_section: TourSection, run: RunResult, fixed: RunResult | None)
     st.markdown(f"**{t('tour_measured')}** · `{run.config.name}` · run {run.run_id}")
     st.markdown("\n".join(f"- {sentence}" for sentence in fact_sentences(tour_section.facts(run), lang)))
     if claim_holds(tour_section, run, fixed):
-        st.success(t("tour_confirmed"), icon="✅")
+        st.success(t("tour_confirmed"), icon=":material/check_circle:")
     else:
-        st.warning(t("tour_qualified"), icon="⚠️")
+        st.warning(t("tour_qualified"), icon=":material/warning:")
     st.markdown(f"**{t('tour_remedy')}:** {t(f'tour_{tour_section.key}_remedy')}")
     if fixed is not None:
         st.markdown("\n".join(f"- {sentence}" for sentence in comparison_sentences(run, fixed, tour_section.remedy, lang)))

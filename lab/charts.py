@@ -59,6 +59,12 @@ PROFILE_LABELS = {
 }
 
 
+# Room above the profile chart's title: Streamlit fits these charts to the container's width, and with
+# the log axis' padding the title's upper half was drawn outside the canvas (seen in Chromium
+# screenshots of every profile and comparison chart); Vega's default padding is 5 on every side.
+LAYERED_PADDING = {"top": 14, "left": 5, "right": 5, "bottom": 5}
+
+
 def gradient_profile_chart(layers: pd.DataFrame, measure: str = "grad_norm", steps: Sequence[int] | None = None,
                            color_by: str = "step", labels: Mapping[str, str] | None = None,
                            theory: pd.DataFrame | None = None) -> alt.LayerChart:
@@ -98,7 +104,7 @@ def gradient_profile_chart(layers: pd.DataFrame, measure: str = "grad_norm", ste
         parts.append(alt.Chart(inline(predicted)).mark_line(strokeDash=[6, 4], color=GREY, strokeWidth=2).encode(
             x="layer:Q", y=alt.Y("plotted:Q", scale=alt.Scale(type="log", padding=16)),
             tooltip=[alt.Tooltip("curve:N", title=""), "layer:Q", alt.Tooltip("plotted:Q", title=texts["theory"], format=".3e")]))
-    return alt.layer(*parts, title=texts["title"]).properties(width=420, height=300)
+    return alt.layer(*parts, title=texts["title"]).properties(width=420, height=300, padding=LAYERED_PADDING)
 
 
 def _profile_data(layers: pd.DataFrame, measure: str, steps: Sequence[int] | None, texts: Mapping[str, str]) -> pd.DataFrame:
@@ -131,7 +137,9 @@ def _profile_colors(data: pd.DataFrame, color_by: str, texts: Mapping[str, str])
     """Colour by step (sequential viridis) or by run (Okabe-Ito, with dashes telling steps apart)."""
     if color_by == "step":
         return {"color": alt.Color("step:Q", scale=VIRIDIS, legend=integer_legend(data["step"], texts["step"]))}
-    encodings = {"color": alt.Color("run:N", scale=alt.Scale(range=list(OKABE_ITO)), title=texts["run"])}
+    # Run labels name the experiment, its activation, depth and id (or a remedy): room for them whole.
+    encodings = {"color": alt.Color("run:N", scale=alt.Scale(range=list(OKABE_ITO)), title=texts["run"],
+                                    legend=alt.Legend(labelLimit=320))}
     if (data.groupby("run")["step"].nunique() > 1).any():
         encodings["strokeDash"] = alt.StrokeDash("step:O", title=texts["step"])
     return encodings
@@ -325,12 +333,20 @@ def chart_files(result) -> dict[str, bytes]:
     charts = main_charts(result)
     files = {f"{name}.png": vl_convert.vegalite_to_png(chart.to_json(), scale=1) for name, chart in charts.items()}
     # Concatenated views share colour, shape and dash scales unless told otherwise, and these differ.
-    page = alt.vconcat(*charts.values(), spacing=40).resolve_scale(
+    # Padding belongs to a top-level chart only (Vega-Lite refuses it inside a concatenation).
+    page = alt.vconcat(*(_without_padding(chart) for chart in charts.values()), spacing=40).resolve_scale(
         color="independent", shape="independent", strokeDash="independent", opacity="independent")
     buffer = io.StringIO()
     page.save(buffer, format="html")
     files["charts.html"] = buffer.getvalue().encode("utf-8")
     return files
+
+
+def _without_padding(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """A shallow copy of chart with no padding of its own."""
+    copy = chart.copy(deep=False)
+    copy.padding = alt.Undefined
+    return copy
 
 
 def save_charts(result, folder) -> list[Path]:
