@@ -21,8 +21,7 @@ def config_from_url() -> None:
         flash("error", t("query_error", message=error))
         return
     if config is not None:
-        form.apply_to_widgets(config)
-        st.session_state["pending_config"] = config
+        st.session_state["pending_config"] = config  # main puts it in the form and runs it
 
 
 def validated(raw: dict):

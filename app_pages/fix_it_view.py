@@ -1,7 +1,7 @@
 """"Fix it": from a finished run, re-run the same experiment with one remedy, then show the two overlaid.
 
-The button's callback puts the remedied config in the form and queues it like a shared link would
-(pending_config), so the Experiment page trains it in its usual way (queue place, progress, Stop,
+The button's callback queues the remedied config like a shared link would (pending_config), so the
+Experiment page puts it in the form and trains it in its usual way (queue place, progress, Stop,
 the server's cache) and the URL then reproduces the remedied run. The pair is remembered as
 {remedied run's label: (original run's label, remedy)} so the remedied run's view can overlay both
 and say, with numbers from both runs, what the remedy changed.
@@ -14,7 +14,6 @@ from lab import ConfigError
 from lab.fix_it import applicable_remedies, comparison_sentences, remedied_config, suggested_remedy
 from lab.result import RunResult
 from lab.ui_state import check_ui_limits
-from app_pages import experiment_form as form
 from app_pages.comparison_view import overlay
 from app_pages.shared import flash, language, run_label, session_runs, t
 
@@ -33,8 +32,7 @@ def request_fix(result: RunResult) -> None:
     except (ConfigError, ValueError) as error:
         flash("error", t("config_error", message=error))
         return
-    form.apply_to_widgets(config)
-    st.session_state["pending_config"] = config
+    st.session_state["pending_config"] = config  # the Experiment page puts it in the form and trains it
     st.session_state["fix_origin"] = (run_label(result), remedy)
 
 

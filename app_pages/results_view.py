@@ -17,7 +17,6 @@ from app_pages.comparison_view import MEASURES
 from app_pages.shared import language, t
 
 
-
 def cached_chart(key: tuple, build) -> dict | None:
     """A chart's Vega-Lite spec, built and validated once per (run id, view settings), in the server's budget.
 

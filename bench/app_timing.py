@@ -17,30 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import results_dir  # noqa: E402
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402  (one harness for tests and bench)
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, stop_streamlit  # noqa: E402  (one harness for tests and bench)
 
 CHARTS_DRAWN = ("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas, "
                 "[data-testid=\"stVegaLiteChart\"] svg.marks').length >= {count}")
 SCRIPT_IDLE = "!document.querySelector('[data-testid=\"stStatusWidget\"]')"
-
-
-def start_server(port: int):
-    """A fresh Streamlit server; returns (process, seconds until its health check answers)."""
-    import subprocess
-    import urllib.request
-
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
-            return process, time.perf_counter() - started
-        except OSError:
-            time.sleep(0.05)
 
 
 def press_train_and_wait(page, charts: int) -> float:
@@ -56,7 +37,9 @@ def press_train_and_wait(page, charts: int) -> float:
 def one_repeat(browser, epochs: int | None) -> dict:
     """Every figure of one fresh server."""
     port = free_port()
-    process, health = start_server(port)
+    started = time.perf_counter()
+    process = start_streamlit(port, timeout_seconds=120)
+    health = time.perf_counter() - started  # until the server's health check answers
     url = f"http://127.0.0.1:{port}/"
     try:
         context = browser.new_context(viewport={"width": 1400, "height": 2600})
@@ -81,8 +64,7 @@ def one_repeat(browser, epochs: int | None) -> dict:
         return {"first_paint_s": first_paint, "server_health_s": health, "train_fresh_server_s": fresh,
                 "train_warm_server_s": warm, "cached_rerun_s": cached}
     finally:
-        process.terminate()
-        process.wait()
+        stop_streamlit(process)
 
 
 def main() -> None:

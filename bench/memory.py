@@ -27,19 +27,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import math
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import results_dir  # noqa: E402
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402  (one harness for tests and bench)
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, stop_streamlit  # noqa: E402  (one harness for tests and bench)
 
 CHARTS_DRAWN = ("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas, "
                 "[data-testid=\"stVegaLiteChart\"] svg.marks').length >= {count}")
@@ -71,34 +68,6 @@ def memory_of(pid: int) -> dict:
     return {"rss_mb": values["VmRSS"], "peak_mb": values["VmHWM"]}
 
 
-def start_server(port: int, log_path: Path, environment: dict | None = None):
-    """A fresh Streamlit server on the loopback (with extra environment variables); the process."""
-    log = open(log_path, "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT), **(environment or {})},
-    )
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
-            return process
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"streamlit did not start (see {log_path})")
-
-
-def stop(process) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def wait_for_results(page, timeout_ms: int = 900_000) -> None:
     """The script idle, the verdict shown and the result charts drawn."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -126,7 +95,7 @@ def query(values: dict) -> str:
 def default_experiment(browser, epochs: int | None) -> dict:
     """A fresh server, Train on the default experiment: memory before and after."""
     port = free_port()
-    process = start_server(port, Path("/tmp/memory_bench_default.log"))
+    process = start_streamlit(port, Path("/tmp/memory_bench_default.log"), timeout_seconds=90)
     try:
         url = f"http://127.0.0.1:{port}/"
         context, page = new_page(browser)
@@ -147,13 +116,13 @@ def default_experiment(browser, epochs: int | None) -> dict:
         context.close()
         return {"before": before, "after": after, "seconds": seconds}
     finally:
-        stop(process)
+        stop_streamlit(process)
 
 
 def largest_experiment(browser, values: dict) -> dict:
     """A fresh server, the largest experiment through its URL (it fills the form and runs)."""
     port = free_port()
-    process = start_server(port, Path("/tmp/memory_bench_largest.log"))
+    process = start_streamlit(port, Path("/tmp/memory_bench_largest.log"), timeout_seconds=90)
     try:
         url = f"http://127.0.0.1:{port}/experiment?" + query(values)
         context, page = new_page(browser)
@@ -166,14 +135,15 @@ def largest_experiment(browser, values: dict) -> dict:
         context.close()
         return {"after": after, "seconds": seconds, "config": values}
     finally:
-        stop(process)
+        stop_streamlit(process)
 
 
 def growth(browser, experiments: int, per_session: int, budget_mb: int, wait_for_expiry: bool) -> dict:
     """One server with LAB_CACHE_MB=budget_mb: experiments different configs (seed K, 2 epochs), a new
     session every per_session; optionally, what is left once every session has expired."""
     port = free_port()
-    process = start_server(port, Path(f"/tmp/memory_bench_growth_{budget_mb}.log"), {"LAB_CACHE_MB": str(budget_mb)})
+    process = start_streamlit(port, Path(f"/tmp/memory_bench_growth_{budget_mb}.log"), {"LAB_CACHE_MB": str(budget_mb)},
+                              timeout_seconds=90)
     base = f"http://127.0.0.1:{port}/"
     samples, after = [], {}
     try:
@@ -209,7 +179,7 @@ def growth(browser, experiments: int, per_session: int, budget_mb: int, wait_for
             time.sleep(2)
             after["sessions_expired"] = memory_of(process.pid)
     finally:
-        stop(process)
+        stop_streamlit(process)
     return {"budget_mb": budget_mb, "per_session": per_session, "samples": samples, "after": after}
 
 

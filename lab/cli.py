@@ -50,9 +50,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def command_run(arguments) -> int:
     """Validate, train with a progress bar, save, print the summary."""
-    from lab import report, store
-    from lab.experiment import run
-
     from lab import report
 
     overrides = dict(parse_override(text) for text in arguments.overrides)

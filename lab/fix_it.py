@@ -17,12 +17,10 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-import pandas as pd
-
 from lab.config import ExperimentConfig
 from lab.config_io import load_config
 from lab.i18n import fact_sentences, translate
-from lab.remedy_presets import first_to_last, hidden_rows
+from lab.report import dead_layer_count, dead_share, final_accuracy, first_to_last
 from lab.result import RunResult
 
 RELU_FAMILY = ("relu", "leaky_relu")
@@ -69,7 +67,8 @@ REMEDIES = {remedy.name: remedy for remedy in (
            lambda c: {"training.optimizer": "adam", "training.learning_rate": ADAM_LEARNING_RATE}),
     Remedy("clip_norm", lambda c: c.training.clip_norm is None,
            lambda c: {"training.clip_norm": CLIP_NORM, "training.clip_value": None}),
-    Remedy("lower_learning_rate", lambda c: c.training.learning_rate / LEARNING_RATE_DIVISOR > 0,
+    # Always offered: learning_rate's only lower bound is > 0, so any rate can be made smaller.
+    Remedy("lower_learning_rate", lambda c: True,
            lambda c: {"training.learning_rate": float(f"{c.training.learning_rate / LEARNING_RATE_DIVISOR:.6g}")}),
 )}
 
@@ -108,10 +107,9 @@ def suggested_remedy(result: RunResult) -> str | None:
     if config.model.activation == "step":
         wanted += ["tanh", "relu_he"]
     if not layers.empty:
-        dead_start, dead_end = (hidden_rows(layers, moment)["dead_fraction"] for moment in ("start", "end"))
-        if dead_end.mean() > 2 * dead_start.mean() + 0.05:
+        if dead_share(layers, "end") > 2 * dead_share(layers, "start") + 0.05:
             wanted += ["lower_learning_rate"]
-        if (dead_start >= 1.0).any() or (dead_end >= 1.0).any():
+        if dead_layer_count(layers, "start") or dead_layer_count(layers, "end"):
             wanted += ["leaky_relu", "rai"]
         if not first_to_last(layers, "preact_grad_rms") >= 1e-2:  # NaN (nothing passed) counts as vanished
             wanted += ["he_init", "batch_norm"] if config.model.activation in RELU_FAMILY else ["batch_norm"]
@@ -141,35 +139,31 @@ def format_ratio(value: float) -> str:
 def comparison_facts(before: RunResult, after: RunResult) -> list[tuple[str, dict]]:
     """What changed from before to after, as (text key, values) pairs that lab.i18n turns into sentences.
 
-    Per recorded moment (initialisation, and the end when both trained): the first layer's share of the
-    last hidden layer's back-propagated signal and weight gradient, at the end also of its relative
-    weight update, and the share of dead hidden units, each when it differs between the runs; then the status when it differs, and the final validation
-    accuracy of both.
+    Per recorded moment (initialisation, and the end when both trained), each only when it differs
+    between the runs: the first layer's share of the last hidden layer's back-propagated signal and
+    weight gradient, at the end also of its relative weight update, and the share of dead hidden units.
+    Then the status when it differs, and the final validation accuracy of both.
     """
+    def ratios(column: str, moment: str) -> dict:
+        return {"after": format_ratio(first_to_last(after.layers, column, moment)),
+                "before": format_ratio(first_to_last(before.layers, column, moment))}
+
     facts = []
     trained = before.layers["step"].max() > 0 and after.layers["step"].max() > 0
     for moment in ("start", "end") if trained else ("start",):
         for measure, column in (("measure_signal", "preact_grad_rms"), ("measure_weight", "grad_norm")):
-            values = {"moment": f"fix_moment_{moment}", "measure": measure,
-                      "after": format_ratio(first_to_last(after.layers, column, moment)),
-                      "before": format_ratio(first_to_last(before.layers, column, moment))}
-            if values["after"] != values["before"]:  # an unchanged ratio (same initial weights) says nothing
-                facts.append(("fix_ratio", values))
-        dead_before = hidden_rows(before.layers, moment)["dead_fraction"].mean()
-        dead_after = hidden_rows(after.layers, moment)["dead_fraction"].mean()
+            facts.append(("fix_ratio", {"moment": f"fix_moment_{moment}", "measure": measure, **ratios(column, moment)}))
         if moment == "end":
             # How far each layer's weights moved over the last record interval, first over last: a
             # vanishing gradient shows as a first layer that barely moves (Adam's remedy acts here).
-            values = {"after": format_ratio(first_to_last(after.layers, "update_ratio", moment)),
-                      "before": format_ratio(first_to_last(before.layers, "update_ratio", moment))}
-            if values["after"] != values["before"]:
-                facts.append(("fix_update", values))
-        if f"{dead_before:.0%}" != f"{dead_after:.0%}":
-            facts.append(("fix_dead", {"moment": f"fix_moment_{moment}", "after": f"{dead_after:.0%}", "before": f"{dead_before:.0%}"}))
+            facts.append(("fix_update", ratios("update_ratio", moment)))
+        facts.append(("fix_dead", {"moment": f"fix_moment_{moment}", "after": f"{dead_share(after.layers, moment):.0%}",
+                                   "before": f"{dead_share(before.layers, moment):.0%}"}))
+    # An unchanged figure (same initial weights, say) tells nothing: only what differs is kept.
+    facts = [(key, values) for key, values in facts if values["after"] != values["before"]]
     if before.status != after.status:
         facts.append(("fix_status", {"after": f"run_status_{after.status}", "before": f"run_status_{before.status}"}))
-    accuracy_before = before.summary.get("final", {}).get("val_accuracy")
-    accuracy_after = after.summary.get("final", {}).get("val_accuracy")
+    accuracy_before, accuracy_after = final_accuracy(before), final_accuracy(after)
     if accuracy_before is not None and accuracy_after is not None:
         facts.append(("fix_accuracy", {"after": f"{accuracy_after:.2f}", "before": f"{accuracy_before:.2f}"}))
     return facts

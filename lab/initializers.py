@@ -79,6 +79,11 @@ def initial_values(name, shape: tuple, rng: np.random.Generator | None) -> np.nd
     return values.astype(np.float32)
 
 
+def rai_symmetric(rng: np.random.Generator, shape: tuple, fan_in: int) -> np.ndarray:
+    """RAI's symmetric part: N(0, RAI_SIGMA² / fan_in) draws (float64)."""
+    return rng.standard_normal(shape) * (RAI_SIGMA / np.sqrt(fan_in))
+
+
 def rai_layer(rng: np.random.Generator, kernel_shape: tuple) -> tuple[np.ndarray, np.ndarray]:
     """(kernel, bias) of one Dense layer by randomized asymmetric initialisation (Lu et al. 2019).
 
@@ -89,7 +94,7 @@ def rai_layer(rng: np.random.Generator, kernel_shape: tuple) -> tuple[np.ndarray
     layers, that output 0 for every input (dead at birth).
     """
     fan_in, units = kernel_shape
-    joint = rng.standard_normal((fan_in + 1, units)) * (RAI_SIGMA / np.sqrt(fan_in))
+    joint = rai_symmetric(rng, (fan_in + 1, units), fan_in)
     chosen = rng.integers(0, fan_in + 1, size=units)
     joint[chosen, np.arange(units)] = rng.beta(*RAI_BETA, size=units)
     return joint[:-1].astype(np.float32), joint[-1].astype(np.float32)
@@ -111,7 +116,7 @@ def network_weights(shapes: list[tuple[tuple, tuple]], kernel_initializer: str, 
             weights += rai_layer(rng, kernel_shape)
             continue
         if kernel_initializer == "rai":
-            weights.append((rng.standard_normal(kernel_shape) * (RAI_SIGMA / np.sqrt(kernel_shape[0]))).astype(np.float32))
+            weights.append(rai_symmetric(rng, kernel_shape, kernel_shape[0]).astype(np.float32))
         else:
             weights.append(initial_values(kernel_initializer, kernel_shape, rng))
         bias = 0.0 if index == last else bias_initializer

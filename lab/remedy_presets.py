@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
-
 from lab.config import ExperimentConfig
 from lab.config_io import ConfigError, load_config, parse_override, read_text
+from lab.report import dead_share, final_accuracy, first_to_last
 
 REMEDIES = Path(__file__).resolve().parent.parent / "experiments" / "remedies"
 WITHOUT_LINE = re.compile(r"^# Without: (.+)$", re.MULTILINE)
@@ -36,19 +35,6 @@ def remedy_and_counterpart(path: Path, quick: bool = False) -> tuple[ExperimentC
     return load_config(path, quick=quick), load_config(path, overrides=without_overrides(path), quick=quick)
 
 
-def hidden_rows(layers, moment: str = "start"):
-    """The hidden layers' rows at the first ('start') or last ('end') recorded step, by layer."""
-    step = layers["step"].min() if moment == "start" else layers["step"].max()
-    return layers[(layers["step"] == step) & (layers["layer_kind"] == "hidden")].sort_values("layer")
-
-
-def first_to_last(layers, column: str, moment: str = "start") -> float:
-    """Layer 1's value of column over the last hidden layer's, at the first ('start') or last ('end') record."""
-    hidden = hidden_rows(layers, moment)
-    with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 below a dead layer is NaN, not a warning
-        return float(np.float64(hidden[column].iloc[0]) / np.float64(hidden[column].iloc[-1]))
-
-
 def print_ratios(quick: bool = False) -> None:
     """Run every remedy preset and its counterpart; print first-to-last ratios at initialisation and after training."""
     from lab.experiment import run
@@ -58,12 +44,11 @@ def print_ratios(quick: bool = False) -> None:
     for name, path in remedy_presets().items():
         for variant, config in zip(("with", "without"), remedy_and_counterpart(path, quick)):
             result = run(config)
-            start = result.layers[(result.layers["step"] == 0) & (result.layers["layer_kind"] == "hidden")]
-            accuracy = result.summary["final"]["val_accuracy"]
+            accuracy = final_accuracy(result)
             grad, signal = first_to_last(result.layers, "grad_norm"), first_to_last(result.layers, "preact_grad_rms")
             signal_end = first_to_last(result.layers, "preact_grad_rms", "end")
             print(f"{name:<18} {variant:<8} {result.status:<9} {grad:>16.3g} {signal:>22.3g} {signal_end:>9.3g} "
-                  f"{start['dead_fraction'].mean():>9.3f} {'-' if accuracy is None else f'{accuracy:.3f}':>8}", flush=True)
+                  f"{dead_share(result.layers, 'start'):>9.3f} {'-' if accuracy is None else f'{accuracy:.3f}':>8}", flush=True)
 
 
 if __name__ == "__main__":

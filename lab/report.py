@@ -1,12 +1,43 @@
-"""Plain-text reading of a run: the per-layer table and a verdict computed from the numbers."""
+"""Plain-text reading of a run: the per-layer table, a verdict computed from the numbers, and the readings
+(first layer over last, dead units, final accuracy) that the verdict, Fix it and the tour share."""
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from lab.i18n import fact_sentences
 from lab.result import RunResult
+
+
+def hidden_rows(layers: pd.DataFrame, moment: str = "start") -> pd.DataFrame:
+    """The hidden layers' rows at the first ('start') or last ('end') recorded step, layer 1 first."""
+    step = layers["step"].min() if moment == "start" else layers["step"].max()
+    return layers[(layers["step"] == step) & (layers["layer_kind"] == "hidden")].sort_values("layer")
+
+
+def first_to_last(layers: pd.DataFrame, column: str, moment: str = "start") -> float:
+    """Layer 1's value of column over the last hidden layer's, at the first ('start') or last ('end') record
+    (NaN for 0/0, inf for x/0)."""
+    hidden = hidden_rows(layers, moment)
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 below a dead layer is NaN, not a warning
+        return float(np.float64(hidden[column].iloc[0]) / np.float64(hidden[column].iloc[-1]))
+
+
+def dead_share(layers: pd.DataFrame, moment: str) -> float:
+    """The mean dead fraction over the hidden layers at the first or last record."""
+    return float(hidden_rows(layers, moment)["dead_fraction"].mean())
+
+
+def dead_layer_count(layers: pd.DataFrame, moment: str) -> int:
+    """Hidden layers whose every unit is dead on the probe batch at the first or last record."""
+    return int((hidden_rows(layers, moment)["dead_fraction"] >= 1.0).sum())
+
+
+def final_accuracy(result: RunResult) -> float | None:
+    """The final validation accuracy (None when the run recorded none)."""
+    return result.summary.get("final", {}).get("val_accuracy")
 
 
 def verdict_facts(layers: pd.DataFrame, depth: int) -> list[tuple[str, dict]]:
@@ -14,24 +45,23 @@ def verdict_facts(layers: pd.DataFrame, depth: int) -> list[tuple[str, dict]]:
     if layers.empty:
         return []
     facts = []
-    steps = sorted(layers["step"].unique())
-    moments = [("moment_start", steps[0])] + ([("moment_end", steps[-1])] if len(steps) > 1 else [])
-    for moment, step in moments:
-        rows = layers[(layers["step"] == step) & (layers["layer_kind"] == "hidden")].set_index("layer")
+    trained = layers["step"].nunique() > 1
+    for moment in ("start", "end") if trained else ("start",):
+        rows = hidden_rows(layers, moment).set_index("layer")
         for measure, column in (("measure_weight", "grad_norm"), ("measure_signal", "preact_grad_rms")):
             first, last = rows.loc[1, column], rows.loc[depth, column]
             if depth < 2 or not (math.isfinite(first) and math.isfinite(last)) or last == 0:
                 continue
             if first == 0:
-                facts.append(("verdict_zero", {"moment": moment, "measure": measure}))
+                facts.append(("verdict_zero", {"moment": f"moment_{moment}", "measure": measure}))
             else:
-                facts.append(("verdict_ratio", {"moment": moment, "measure": measure, "ratio": f"{first / last:.2g}"}))
-        dead_layers = int((rows["dead_fraction"] >= 1.0).sum())
-        dead_units = float(rows["dead_fraction"].mean())
+                facts.append(("verdict_ratio", {"moment": f"moment_{moment}", "measure": measure, "ratio": f"{first / last:.2g}"}))
+        dead_layers = dead_layer_count(layers, moment)
+        dead_units = dead_share(layers, moment)
         if dead_layers:
-            facts.append(("verdict_dead_layers", {"moment": moment, "count": dead_layers, "depth": depth}))
+            facts.append(("verdict_dead_layers", {"moment": f"moment_{moment}", "count": dead_layers, "depth": depth}))
         elif dead_units > 0:
-            facts.append(("verdict_dead_units", {"moment": moment, "percent": f"{dead_units:.0%}"}))
+            facts.append(("verdict_dead_units", {"moment": f"moment_{moment}", "percent": f"{dead_units:.0%}"}))
     return facts
 
 

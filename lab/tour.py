@@ -3,12 +3,13 @@
 Sections follow the tutorial: the step function, sigmoid and the vanishing gradient, tanh, ReLU and
 dying ReLU, leaky ReLU, softmax for multiclass. Each names a preset in experiments/ (its live
 experiment) and, except softmax, a remedy of lab.fix_it applied to that preset. What the page shows
-as measured comes from `section_facts`, computed from the runs' frames: the text holds only the claim
+as measured comes from each section's `facts`, computed from the runs' frames: the text holds only the claim
 and the sentence templates. `claim_holds` tests the claim on the numbers, so a run that does not
 bear a claim out is shown as qualifying it, not as confirming it.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ import numpy as np
 from lab.config import ExperimentConfig
 from lab.config_io import load_config
 from lab.fix_it import format_ratio, remedied_config
-from lab.remedy_presets import first_to_last, hidden_rows
+from lab.report import dead_layer_count, dead_share, final_accuracy, first_to_last, hidden_rows
 from lab.result import RunResult
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
@@ -27,26 +28,21 @@ EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 Fact = tuple[str, dict]
 
 
-def final_accuracy(result: RunResult) -> float:
-    """The final validation accuracy (NaN when the run recorded none)."""
-    value = result.summary.get("final", {}).get("val_accuracy")
+def accuracy_or_nan(result: RunResult) -> float:
+    """The final validation accuracy, NaN when the run recorded none (so no claim test passes on it)."""
+    value = final_accuracy(result)
     return math.nan if value is None else float(value)
 
 
-def dead_layers(result: RunResult, moment: str) -> int:
-    """Hidden layers whose every unit is dead on the probe batch at the first or last record."""
-    return int((hidden_rows(result.layers, moment)["dead_fraction"] >= 1.0).sum())
-
-
-def dead_share(result: RunResult, moment: str) -> float:
-    """The mean dead fraction over hidden layers at the first or last record."""
-    return float(hidden_rows(result.layers, moment)["dead_fraction"].mean())
+def largest_hidden_gradient(result: RunResult) -> float:
+    """The largest hidden-layer weight-gradient norm over every record."""
+    return float(result.layers.loc[result.layers["layer_kind"] == "hidden", "grad_norm"].abs().max())
 
 
 def accuracy_fact(result: RunResult) -> Fact:
     """Final validation accuracy beside chance (one over the number of classes)."""
     chance = 1.0 / result.config.data.num_classes
-    return ("tour_fact_accuracy", {"value": f"{final_accuracy(result):.2f}", "chance": f"{chance:.2f}"})
+    return ("tour_fact_accuracy", {"value": f"{accuracy_or_nan(result):.2f}", "chance": f"{chance:.2f}"})
 
 
 def ratio_fact(result: RunResult, column: str, moment: str = "start") -> Fact:
@@ -61,10 +57,9 @@ def ratio_fact(result: RunResult, column: str, moment: str = "start") -> Fact:
 def step_facts(result: RunResult) -> list[Fact]:
     """Every hidden weight gradient at every record, the output layer's, the accuracy."""
     layers = result.layers
-    hidden = layers[layers["layer_kind"] == "hidden"]
     output = layers[(layers["layer_kind"] == "output") & (layers["step"] == layers["step"].min())]
     return [
-        ("tour_fact_largest_hidden", {"value": format_ratio(float(hidden["grad_norm"].abs().max())),
+        ("tour_fact_largest_hidden", {"value": format_ratio(largest_hidden_gradient(result)),
                                       "records": int(layers["step"].nunique()),
                                       "output": f"{float(output['grad_norm'].iloc[0]):.3g}"}),
         accuracy_fact(result),
@@ -78,23 +73,26 @@ def per_layer_factor(result: RunResult, column: str) -> float:
     return ratio ** (1.0 / (depth - 1)) if depth > 1 and ratio > 0 and math.isfinite(ratio) else math.nan
 
 
-def sigmoid_facts(result: RunResult) -> list[Fact]:
+def gradient_facts(result: RunResult) -> list[Fact]:
+    """First layer over last at initialisation (weight gradient and signal), and the signal's factor per layer."""
     return [ratio_fact(result, "grad_norm"), ratio_fact(result, "preact_grad_rms"),
-            ("tour_fact_per_layer", {"value": f"{per_layer_factor(result, 'preact_grad_rms'):.2f}"}), accuracy_fact(result)]
+            ("tour_fact_per_layer", {"value": f"{per_layer_factor(result, 'preact_grad_rms'):.2f}"})]
+
+
+def sigmoid_facts(result: RunResult) -> list[Fact]:
+    return [*gradient_facts(result), accuracy_fact(result)]
 
 
 def tanh_facts(result: RunResult) -> list[Fact]:
-    return [ratio_fact(result, "grad_norm"), ratio_fact(result, "preact_grad_rms"),
-            ("tour_fact_per_layer", {"value": f"{per_layer_factor(result, 'preact_grad_rms'):.2f}"}),
-            ("tour_fact_saturated", {"value": f"{float(hidden_rows(result.layers, 'end')['saturated_fraction'].mean()):.0%}"}),
-            accuracy_fact(result)]
+    saturated = float(hidden_rows(result.layers, "end")["saturated_fraction"].mean())
+    return [*gradient_facts(result), ("tour_fact_saturated", {"value": f"{saturated:.0%}"}), accuracy_fact(result)]
 
 
 def dead_facts(result: RunResult) -> list[Fact]:
     """Dead units and layers at initialisation and at the end."""
     depth = result.config.model.depth
-    return [("tour_fact_dead", {"moment": f"moment_{moment}", "value": f"{dead_share(result, moment):.0%}",
-                                "layers": dead_layers(result, moment), "depth": depth})
+    return [("tour_fact_dead", {"moment": f"moment_{moment}", "value": f"{dead_share(result.layers, moment):.0%}",
+                                "layers": dead_layer_count(result.layers, moment), "depth": depth})
             for moment in ("start", "end")]
 
 
@@ -128,21 +126,25 @@ class TourSection:
 
     def config(self, quick: bool = False) -> ExperimentConfig:
         """The section's experiment: its preset, as the Experiment page would load it (quick: shrunk, for tests)."""
-        return load_config(EXPERIMENTS / f"{self.preset}.yaml", quick=quick)
+        return section_configs(self.preset, self.remedy, quick)[0]
 
     def remedy_config(self, quick: bool = False) -> ExperimentConfig | None:
         """The same experiment with the section's remedy applied (None for a section without one)."""
-        return None if self.remedy is None else remedied_config(self.config(quick), self.remedy)
+        return section_configs(self.preset, self.remedy, quick)[1]
 
 
-def _max_hidden_grad(result: RunResult) -> float:
-    return float(result.layers.loc[result.layers["layer_kind"] == "hidden", "grad_norm"].abs().max())
+@functools.cache
+def section_configs(preset: str, remedy: str | None, quick: bool) -> tuple[ExperimentConfig, ExperimentConfig | None]:
+    """A section's two configs, read and validated once per process: the tour page asks for all of them on
+    every rerun (14 ms a rerun when read each time), and configs are frozen, so one copy serves every visitor."""
+    config = load_config(EXPERIMENTS / f"{preset}.yaml", quick=quick)
+    return config, None if remedy is None else remedied_config(config, remedy)
 
 
 SECTIONS = (
     # Claim: no hidden layer gets any gradient, at any record.
     TourSection("step", "step_zero_gradient", "tanh", step_facts,
-                lambda run, remedy: _max_hidden_grad(run) == 0.0),
+                lambda run, remedy: largest_hidden_gradient(run) == 0.0),
     # Claim: the first layer's weight gradient is at least 10^4 below the last hidden layer's (about 10^-6 at depth 10).
     TourSection("sigmoid", "sigmoid_vanishing", "batch_norm", sigmoid_facts,
                 lambda run, remedy: first_to_last(run.layers, "grad_norm") < 1e-4),
@@ -151,14 +153,14 @@ SECTIONS = (
                 lambda run, remedy: 0.1 < first_to_last(run.layers, "grad_norm") < 10),
     # Claim: a too-high learning rate kills ReLU units: the dead share at the end is over twice that at the start.
     TourSection("relu", "dying_relu_training", "lower_learning_rate", relu_facts,
-                lambda run, remedy: dead_share(run, "end") > 2 * dead_share(run, "start")),
+                lambda run, remedy: dead_share(run.layers, "end") > 2 * dead_share(run.layers, "start")),
     # Claim: the dead-at-birth ReLU net has a dead layer; with leaky ReLU none, and it learns (>= 90%).
     TourSection("leaky_relu", "dead_at_birth", "leaky_relu", leaky_facts,
-                lambda run, remedy: dead_layers(run, "start") > 0 and remedy is not None
-                and dead_layers(remedy, "start") == 0 and final_accuracy(remedy) >= 0.9),
+                lambda run, remedy: dead_layer_count(run.layers, "start") > 0 and remedy is not None
+                and dead_layer_count(remedy.layers, "start") == 0 and accuracy_or_nan(remedy) >= 0.9),
     # Claim: softmax over 4 classes learns the task (>= 80% where chance is 25%).
     TourSection("softmax", "softmax_multiclass", None, softmax_facts,
-                lambda run, remedy: final_accuracy(run) >= 0.8),
+                lambda run, remedy: accuracy_or_nan(run) >= 0.8),
 )
 
 

@@ -27,29 +27,50 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
-    """`streamlit run streamlit_app.py` on a free loopback port; its base URL."""
-    port = free_port()
+def start_streamlit(port: int, log_path: Path | None = None, environment: dict | None = None,
+                    timeout_seconds: float = 60.0) -> subprocess.Popen:
+    """`streamlit run streamlit_app.py` on 127.0.0.1:port (environment added to this process's), returned once
+    its health check answers; RuntimeError naming the log if it does not within timeout_seconds.
+    The one server harness of the browser tests and the benches."""
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless", "true",
                "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
-    log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / "streamlit.log", "w")
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 60
+    log = open(log_path, "w") if log_path is not None else subprocess.DEVNULL
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                               env={**os.environ, "PYTHONPATH": str(ROOT), **(environment or {})})
+    if log_path is not None:
+        log.close()  # the server holds its own descriptor
+    deadline = time.time() + timeout_seconds
     while time.time() < deadline:
         try:
-            if urllib.request.urlopen(url + "_stcore/health", timeout=2).status == 200:
-                break
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
+            return process
         except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("streamlit did not start within 60 s (see test-artifacts/streamlit.log)")
-    yield url
+            time.sleep(0.05)  # polling the health endpoint until the server answers
+    process.kill()
+    raise RuntimeError(f"streamlit did not start within {timeout_seconds:g} s (see {log_path or 'its output'})")
+
+
+def stop_streamlit(process: subprocess.Popen) -> None:
+    """Terminate a server started by start_streamlit (killed if it has not ended within 30 s)."""
     process.terminate()
-    process.wait(timeout=20)
-    log.close()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def server():
+    """One server for the module; its base URL."""
+    port = free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        process = start_streamlit(port, ARTIFACTS / "streamlit.log")
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    yield f"http://127.0.0.1:{port}/"
+    stop_streamlit(process)
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +211,7 @@ def test_fix_it_reruns_with_the_remedy_in_the_browser(server, browser):
 def test_the_tour_runs_a_section_with_numbers_from_the_runs(server, browser):
     from lab import run
     from lab.fix_it import format_ratio
-    from lab.remedy_presets import first_to_last
+    from lab.report import first_to_last
     from lab.tour import section
 
     context, page = new_page(browser)

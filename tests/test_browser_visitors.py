@@ -13,12 +13,8 @@ The figures are printed (pytest -s) and written to test-artifacts/visitors.json.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +26,8 @@ import pytest
 from lab.activations import SATURATING
 from lab.config_io import run_id_of
 from lab.ui_state import query_to_config
-from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, assert_no_exception, browser, free_port, new_page  # noqa: F401  (browser: a fixture)
+from tests.test_browser import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, assert_no_exception, browser, free_port,  # noqa: F401  (browser: a fixture)
+                                 new_page, start_streamlit, stop_streamlit)
 
 # Small enough that a training takes well under a second once TensorFlow is loaded (one epoch: each record
 # also redraws the live chart, which costs the server more than the training).
@@ -82,31 +79,15 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server():
-    """`streamlit run streamlit_app.py` on a free loopback port (with SERVER_ENVIRONMENT): its URL and process id,
-    whose memory the growth test reads."""
+    """One server for the module (with SERVER_ENVIRONMENT): its URL and process id, whose memory the growth test reads."""
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless", "true",
-               "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "streamlit_visitors.log", "w")
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                               env={**os.environ, "PYTHONPATH": str(ROOT), **SERVER_ENVIRONMENT})
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url + "_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.3)  # polling the health endpoint until the server answers
-    else:
-        process.kill()
-        log.close()
-        pytest.fail("streamlit did not start within 60 s (see test-artifacts/streamlit_visitors.log)")
-    yield Server(url, process.pid)
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
+    try:
+        process = start_streamlit(port, ARTIFACTS / "streamlit_visitors.log", SERVER_ENVIRONMENT)
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    yield Server(f"http://127.0.0.1:{port}/", process.pid)
+    stop_streamlit(process)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,8 @@ import pytest
 
 from lab import ConfigError, ExperimentConfig, config_to_yaml, load_config, run, run_id_of
 from lab.config_io import flatten
-from lab.remedy_presets import first_to_last, remedy_and_counterpart, remedy_presets, without_overrides
+from lab.remedy_presets import remedy_and_counterpart, remedy_presets, without_overrides
+from lab.report import first_to_last
 from tests.conftest import tiny_config
 
 AT_INITIALISATION = {"training.epochs": 0}

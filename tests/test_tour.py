@@ -1,7 +1,6 @@
 """The guided tour: every section's claim holds on its preset, its numbers are the runs' numbers (read here
 straight from the frames), a claim the numbers do not bear out is shown as qualified, and the page runs in
 AppTest in English and Korean. The real-browser check is in tests/test_browser.py (its shared server)."""
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -10,6 +9,7 @@ from lab.fix_it import format_ratio
 from lab.i18n import TEXT, fact_sentences
 from lab.tour import SECTIONS, claim_holds, section
 from tests.test_app import APP, TIMEOUT, chart_rows
+from tests.test_fix_it import start_ratio  # layer 1 over the last hidden layer, read from the frame
 
 ORDER = ["step", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"]
 
@@ -22,12 +22,6 @@ def tour_runs():
 
 def hidden(layers, step):
     return layers.query("layer_kind == 'hidden' and step == @step").sort_values("layer")
-
-
-def ratio(layers, column: str) -> float:
-    """Layer 1 over the last hidden layer at step 0, from the frame."""
-    rows = hidden(layers, 0)
-    return float(np.float64(rows[column].iloc[0]) / np.float64(rows[column].iloc[-1]))
 
 
 def test_sections_follow_the_tutorial_and_every_text_exists_in_both_languages():
@@ -67,8 +61,8 @@ def test_facts_are_the_runs_numbers(tour_runs):
 
     sigmoid = tour_runs["sigmoid"][0]
     sentences = fact_sentences(section("sigmoid").facts(sigmoid))
-    assert format_ratio(ratio(sigmoid.layers, "grad_norm")) in sentences[0] and "weight gradient" in sentences[0]
-    signal = ratio(sigmoid.layers, "preact_grad_rms")
+    assert format_ratio(start_ratio(sigmoid.layers, "grad_norm")) in sentences[0] and "weight gradient" in sentences[0]
+    signal = start_ratio(sigmoid.layers, "preact_grad_rms")
     assert format_ratio(signal) in sentences[1]
     per_layer = signal ** (1 / 9)
     assert f"factor of {per_layer:.2f} per layer" in sentences[2] and per_layer <= 0.25 + 0.01  # sigmoid' <= 1/4
@@ -112,9 +106,9 @@ def test_running_a_section_shows_the_runs_numbers_and_the_remedys(tour_runs):
     text = "\n".join(block.value for block in app.markdown)
     experiment, remedy = tour_runs["sigmoid"]
     assert f"run {experiment.run_id}" in text  # the page's run is the headless one: same config and seed
-    assert f"the first layer's weight gradient is {format_ratio(ratio(experiment.layers, 'grad_norm'))} of the last" in text
-    assert (f"With batch normalisation, at initialisation the first layer receives {format_ratio(ratio(remedy.layers, 'preact_grad_rms'))} "
-            f"of the last hidden layer's back-propagated signal, instead of {format_ratio(ratio(experiment.layers, 'preact_grad_rms'))}.") in text
+    assert f"the first layer's weight gradient is {format_ratio(start_ratio(experiment.layers, 'grad_norm'))} of the last" in text
+    assert (f"With batch normalisation, at initialisation the first layer receives {format_ratio(start_ratio(remedy.layers, 'preact_grad_rms'))} "
+            f"of the last hidden layer's back-propagated signal, instead of {format_ratio(start_ratio(experiment.layers, 'preact_grad_rms'))}.") in text
     assert TEXT["en"]["tour_confirmed"] in [box.value for box in app.success]
     drawn = {row.get("run") for row in chart_rows(app)}
     assert {"sigmoid_vanishing", "sigmoid_vanishing + batch normalisation"} <= drawn
@@ -158,5 +152,5 @@ def test_the_tour_runs_headless_and_prints_the_same_numbers(tour_runs):
     text = completed.stdout
     assert [line for line in text.splitlines() if line and not line.startswith(" ")] == [TEXT["ko"][f"tour_{key}_title"] for key in ORDER]
     quick = run(section("sigmoid").config(quick=True))
-    assert f"run {quick.run_id}" in text and format_ratio(ratio(quick.layers, "grad_norm")) in text
+    assert f"run {quick.run_id}" in text and format_ratio(start_ratio(quick.layers, "grad_norm")) in text
     assert "Traceback" not in completed.stderr
