@@ -1,8 +1,8 @@
 """Vanishing Gradient Lab: the Streamlit app. UI only; everything computed comes from lab/."""
 import streamlit as st
 
-from lab.i18n import LANGUAGES
-from app_pages.shared import preload_tensorflow, t
+from lab.text.i18n import LANGUAGES
+from app.shared import preload_tensorflow, t
 
 st.set_page_config(page_title="Vanishing Gradient Lab", page_icon="📉", layout="wide")
 
@@ -16,11 +16,11 @@ if st.session_state.get("lang") not in LANGUAGES:  # a deselected segmented cont
     st.session_state["lang"] = "en"
 
 pages = [
-    st.Page("app_pages/gallery.py", title=t("tab_gallery"), icon="📈", url_path="gallery", default=True),
-    st.Page("app_pages/tour.py", title=t("tab_tour"), icon="🧭", url_path="tour"),
-    st.Page("app_pages/experiment.py", title=t("tab_experiment"), icon="🧪", url_path="experiment"),
-    st.Page("app_pages/compare.py", title=t("tab_compare"), icon="⚖️", url_path="compare"),
-    st.Page("app_pages/sweeps.py", title=t("tab_sweeps"), icon="📊", url_path="sweeps"),
+    st.Page("app/pages/gallery.py", title=t("tab_gallery"), icon="📈", url_path="gallery", default=True),
+    st.Page("app/pages/tour.py", title=t("tab_tour"), icon="🧭", url_path="tour"),
+    st.Page("app/pages/experiment.py", title=t("tab_experiment"), icon="🧪", url_path="experiment"),
+    st.Page("app/pages/compare.py", title=t("tab_compare"), icon="⚖️", url_path="compare"),
+    st.Page("app/pages/sweeps.py", title=t("tab_sweeps"), icon="📊", url_path="sweeps"),
 ]
 st.navigation(pages).run()
 # Importing TensorFlow in the background holds the interpreter for seconds and delayed the first

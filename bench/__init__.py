@@ -1,4 +1,6 @@
-"""Benchmarks that print ratios measured side by side in one run; see README "Performance"."""
+"""Benchmarks that print ratios measured side by side in one run; see README "Performance".
+
+Each runs from the repository's root as `python -m bench.<script>` (the lab installed: `pip install -e .`)."""
 from __future__ import annotations
 
 import os

@@ -1,6 +1,6 @@
 """Time to an answer in the app, in a real browser: first paint, Train to charts (fresh and warm), cached rerun.
 
-    python bench/app_timing.py [--repeats 3] [--quick]
+    python -m bench.app_timing [--repeats 3] [--quick]
 
 Each repeat starts a fresh `streamlit run` server. Prints a table of medians and writes bench/results/app_timing.json.
 """
@@ -9,15 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench import results_dir  # noqa: E402
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, stop_streamlit  # noqa: E402  (one harness for tests and bench)
+from bench import results_dir
+from tests.support.streamlit_server import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, stop_streamlit
 
 CHARTS_DRAWN = ("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas, "
                 "[data-testid=\"stVegaLiteChart\"] svg.marks').length >= {count}")
@@ -86,7 +81,8 @@ def main() -> None:
     for key, goal in goals.items():
         print(f"{key:<24}{medians[key]:>10.2f}{goal:>8.1f}  " + ", ".join(f"{run[key]:.2f}" for run in runs))
     out = results_dir()
-    (out / "app_timing.json").write_text(json.dumps({"medians": medians, "goals": goals, "runs": runs, "quick": arguments.quick}, indent=2))
+    figures = {"medians": medians, "goals": goals, "runs": runs, "quick": arguments.quick}
+    (out / "app_timing.json").write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

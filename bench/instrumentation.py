@@ -1,18 +1,18 @@
 """Training steps per second of the instrumented lab (`lab.run`, every probe on) against a plain `model.fit`.
 
-    python bench/instrumentation.py [--repeats 5] [--epochs 10] [--quick]
+    python -m bench.instrumentation [--repeats 5] [--epochs 10] [--quick]
 
-Both sides train the same Keras model (lab.models.build_network, same seed, so the same initial weights)
-with the same optimizer (lab.training.make_optimizer), the same from-logits loss, the same arrays
-(lab.experiment.prepare_data), batch size and epochs: moons, 1024 samples (819 train, 205 validation),
+Both sides train the same Keras model (lab.training.models.build_network, same seed, so the same initial weights)
+with the same optimizer (lab.training.steps.make_optimizer), the same from-logits loss, the same arrays
+(lab.contract.run_data.prepare_data), batch size and epochs: moons, 1024 samples (819 train, 205 validation),
 width 64, sigmoid, SGD 0.1, batch 64 (13 steps per epoch). `fit` runs with shuffle=True, verbose=0, no
 callbacks, no metrics, no validation data, the compile defaults (no XLA on CPU, one step per execution).
 
 What is timed, the same on both sides: one call that trains E epochs (E x 13 optimizer steps) on a model
 that is already built and traced. Each side builds its model once per depth and makes one 1-epoch warm-up
 call (tracing the train step, and for the lab the probe, validation and boundary functions); before each
-timed call the weights are reset to the seed's initial values (lab.models.reinitialize). The lab's call is
-lab.experiment.execute(config, components=...) -- what lab.run does, on the prebuilt components the sweep
+timed call the weights are reset to the seed's initial values (lab.training.models.reinitialize). The lab's call is
+lab.training.run.execute(config, components=...) -- what lab.run does, on the prebuilt components the sweep
 fast path uses -- so it includes the step-0 record, a probe record and a validation pass after each epoch,
 the final boundary grid and the frames; fit's call includes its data pipeline setup. The two sides
 alternate within each repeat; the table shows medians over repeats. Also: the lab with `record_every: 1`,
@@ -25,15 +25,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench import results_dir  # noqa: E402
-from lab import load_config  # noqa: E402
+from bench import results_dir
+from lab import load_config
 
 DEPTHS = (5, 20, 50)
 
@@ -53,8 +48,8 @@ class LabSide:
     """The lab's components for one depth, built and traced once; timed calls run lab's execute on them."""
 
     def __init__(self, depth: int):
-        from lab.experiment import prepare_data
-        from lab.trainer import build_components
+        from lab.contract.run_data import prepare_data
+        from lab.training.trainer import build_components
 
         config = config_for(depth, 1)
         self.data = prepare_data(config)
@@ -63,8 +58,8 @@ class LabSide:
 
     def train(self, config) -> tuple[float, dict]:
         """Seconds of one instrumented run from the seed's initial weights, and facts to check the work."""
-        from lab.experiment import execute
-        from lab.models import reinitialize
+        from lab.training.models import reinitialize
+        from lab.training.run import execute
 
         reinitialize(self.components[0], config.model, config.seed)
         started = time.perf_counter()
@@ -83,9 +78,9 @@ class FitSide:
         import keras
         import numpy as np
 
-        from lab.experiment import prepare_data
-        from lab.models import build_network
-        from lab.training import make_optimizer
+        from lab.contract.run_data import prepare_data
+        from lab.training.models import build_network
+        from lab.training.steps import make_optimizer
 
         config = config_for(depth, 1)
         dataset, _ = prepare_data(config)
@@ -98,7 +93,7 @@ class FitSide:
 
     def train(self, config) -> tuple[float, dict]:
         """Seconds of one plain fit from the seed's initial weights."""
-        from lab.models import reinitialize
+        from lab.training.models import reinitialize
 
         model = self.network.model
         reinitialize(self.network, config.model, config.seed)
@@ -107,12 +102,13 @@ class FitSide:
         history = model.fit(self.inputs, self.labels, batch_size=config.training.batch_size, epochs=config.training.epochs,
                             shuffle=True, verbose=0)
         seconds = time.perf_counter() - started
-        return seconds, {"steps": int(model.optimizer.iterations.numpy()) - before, "final_loss": float(history.history["loss"][-1])}
+        return seconds, {"steps": int(model.optimizer.iterations.numpy()) - before,
+                         "final_loss": float(history.history["loss"][-1])}
 
 
 def rates(sides: dict, depth: int, epochs: int, repeats: int) -> dict:
     """Median steps/s of each side over repeats (sides alternate within a repeat), with the facts of the last."""
-    from lab.experiment import steps_per_epoch
+    from lab.contract.run_data import steps_per_epoch
 
     configs = {"fit": config_for(depth, epochs), "lab": config_for(depth, epochs), "lab_every_step": config_for(depth, epochs, 1)}
     samples = {name: [] for name in configs}
@@ -121,15 +117,16 @@ def rates(sides: dict, depth: int, epochs: int, repeats: int) -> dict:
         for name, config in configs.items():
             seconds, facts[name] = sides[name.split("_")[0]].train(config)
             samples[name].append(epochs * steps_per_epoch(config) / seconds)
-    return {name: {"steps_per_s": statistics.median(values), "samples": values, **facts[name]} for name, values in samples.items()}
+    return {name: {"steps_per_s": statistics.median(values), "samples": values, **facts[name]}
+            for name, values in samples.items()}
 
 
 def record_cost(depth: int, repeats: int = 20) -> dict:
     """Milliseconds per record: the compiled probe call, layer_rows and histogram_columns (medians)."""
-    from lab.config_io import run_id_of
-    from lab.experiment import prepare_data
-    from lab.measures import histogram_columns, layer_rows
-    from lab.trainer import Trainer
+    from lab.contract.config_io import run_id_of
+    from lab.contract.run_data import prepare_data
+    from lab.training.measures import histogram_columns, layer_rows
+    from lab.training.trainer import Trainer
 
     config = config_for(depth, 1)
     dataset, probe_index = prepare_data(config)
@@ -161,13 +158,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="depth 5 only, 2 repeats, 3 epochs (CI: the script cannot rot)")
     arguments = parser.parse_args()
     depths, repeats, epochs = ((5,), 2, 3) if arguments.quick else (DEPTHS, arguments.repeats, arguments.epochs)
-    from lab.tf_runtime import import_tensorflow, thread_settings
+    from lab.training.runtime import import_tensorflow, thread_settings
 
     import_tensorflow()
     rows = {}
     print(f"steps/s, medians of {repeats} repeats of {epochs} epochs x 13 steps on warm models "
           f"(moons 1024, width 64, sigmoid, SGD, batch 64; threads {thread_settings()['intra_op_parallelism_threads']})")
-    header = f"{'depth':>5} {'fit':>8} {'lab':>8} {'lab/fit':>8} {'lab@1':>8} {'@1/@ep':>7}  {'probe':>6} {'rows':>6} {'hist':>6} {'record':>7} ms   loss fit / lab"
+    header = (f"{'depth':>5} {'fit':>8} {'lab':>8} {'lab/fit':>8} {'lab@1':>8} {'@1/@ep':>7}  "
+              f"{'probe':>6} {'rows':>6} {'hist':>6} {'record':>7} ms   loss fit / lab")
     print(header)
     for depth in depths:
         result = rates({"fit": FitSide(depth), "lab": LabSide(depth)}, depth, epochs, repeats)
@@ -179,7 +177,8 @@ def main() -> None:
                        "every_step_over_every_epoch": every["steps_per_s"] / lab["steps_per_s"], "record_cost_ms": cost, **result}
         print(f"{depth:>5} {fit['steps_per_s']:>8.0f} {lab['steps_per_s']:>8.0f} {rows[depth]['lab_over_fit']:>8.2f} "
               f"{every['steps_per_s']:>8.0f} {rows[depth]['every_step_over_every_epoch']:>7.2f}  "
-              f"{cost['probe_ms']:>6.2f} {cost['layer_rows_ms']:>6.2f} {cost['histograms_ms']:>6.2f} {cost['record_ms']:>7.2f}      "
+              f"{cost['probe_ms']:>6.2f} {cost['layer_rows_ms']:>6.2f} {cost['histograms_ms']:>6.2f} "
+              f"{cost['record_ms']:>7.2f}      "
               f"{fit['final_loss']:.4f} / {lab['final_loss']:.4f}")
     print("lab@1: record_every 1; probe/rows/hist/record: ms per record (compiled probe call, layer_rows, "
           "histogram_columns, the whole Trainer.record); steps checked equal on all sides")

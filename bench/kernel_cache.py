@@ -1,8 +1,8 @@
 """Resident-memory growth and time per run, with TensorFlow's kernel cache cleared after each run (the lab)
-and kept (lab.tf_runtime.clear_kernel_cache replaced by a no-op), in one long-lived process each, as a
+and kept (lab.training.runtime.clear_kernel_cache replaced by a no-op), in one long-lived process each, as a
 server that trains many different experiments is.
 
-    python bench/kernel_cache.py [--rounds 20] [--quick]
+    python -m bench.kernel_cache [--rounds 20] [--quick]
 
 Each side: a fresh Python process runs 9 small configs (depth 3/6/10 x width 8/16/32, 2 epochs of 512
 samples) for --rounds rounds and reads its RSS after each round; growth is the least-squares slope of
@@ -17,20 +17,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
+from bench import results_dir
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
-from bench import results_dir  # noqa: E402
 
 SIDE = r"""
 import gc, json, sys, time
 keep = sys.argv[1] == "keep"
 rounds = int(sys.argv[2])
-import lab.tf_runtime
+import lab.training.runtime
 if keep:
-    lab.tf_runtime.clear_kernel_cache = lambda: None  # what the lab did before: the cache is kept
+    lab.training.runtime.clear_kernel_cache = lambda: None  # what the lab did before: the cache is kept
 from lab import load_config, run
 
 def rss_mb():
@@ -44,14 +43,15 @@ for _ in range(rounds):
         run(config)
     gc.collect()
     marks.append(rss_mb())
-print(json.dumps({"rss_mb": marks, "runs_per_round": len(configs), "seconds_per_run": (time.perf_counter() - started) / (rounds * len(configs))}))
+seconds_per_run = (time.perf_counter() - started) / (rounds * len(configs))
+print(json.dumps({"rss_mb": marks, "runs_per_round": len(configs), "seconds_per_run": seconds_per_run}))
 """
 
 
 def side(name: str, rounds: int) -> dict:
     """One side's figures, from a fresh process."""
     completed = subprocess.run([sys.executable, "-c", SIDE, name, str(rounds)], cwd=ROOT, capture_output=True, text=True,
-                               check=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "2"})
+                               check=True, env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "2"})
     figures = json.loads(completed.stdout.strip().splitlines()[-1])
     # Least-squares slope of RSS over rounds, the first round left out (allocators and traces settle):
     # end points alone move by a few MB with the allocator, more than the growth being measured.

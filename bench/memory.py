@@ -1,6 +1,6 @@
 """The Streamlit server's resident memory in a real browser: default experiment, largest experiment, growth.
 
-    python bench/memory.py [--experiments 50] [--per-session 4] [--budget-mb 8] [--quick]
+    python -m bench.memory [--experiments 50] [--per-session 4] [--budget-mb 8] [--quick]
 
 Starts `streamlit run streamlit_app.py --server.headless true` on 127.0.0.1 and reads the SERVER
 process's VmRSS (resident now) and VmHWM (peak resident) from /proc/<pid>/status:
@@ -14,8 +14,8 @@ process's VmRSS (resident now) and VmHWM (peak resident) from /proc/<pid>/status
    runs, so the caches grow by design), and with LAB_CACHE_MB=--budget-mb, reached within the first
    experiments, after which anything still growing is not a cache (goal: flat, < 2 MB per run).
 
-What the server keeps per run, measured in this process by the app's own code (app_pages.caches, filled
-by app_pages.results_view.show as a visitor's page does): the result (its frames) in the results part of
+What the server keeps per run, measured in this process by the app's own code (app.caches, filled
+by app.results_view.show as a visitor's page does): the result (its frames) in the results part of
 the budget, and about seven chart specs in the charts part. Each session also refers to its last runs
 (the same objects, no copies); a closed session lingers for Streamlit's disconnectedSessionTTL (120 s),
 so runs the cache has evicted are freed that long after their session closed: the steady part of a
@@ -32,11 +32,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench import results_dir  # noqa: E402
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, stop_streamlit  # noqa: E402  (one harness for tests and bench)
+from bench import results_dir
+from tests.support.streamlit_server import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, stop_streamlit
 
 CHARTS_DRAWN = ("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas, "
                 "[data-testid=\"stVegaLiteChart\"] svg.marks').length >= {count}")
@@ -44,7 +41,7 @@ SCRIPT_IDLE = "!document.querySelector('[data-testid=\"stStatusWidget\"]')"
 MB = 1024 * 1024
 SESSION_TTL_SECONDS = 120  # Streamlit's server.disconnectedSessionTTL, left at its default here as on Cloud
 
-# The largest experiment in memory the form allows (lab/ui_state.py UI_LIMITS): every size at its cap,
+# The largest experiment in memory the form allows (app/url_state.py UI_LIMITS): every size at its cap,
 # 10 classes (the widest output), 100 features, Adam (two slot variables per weight), and 201 records:
 # the same number of records as the cap of 200 epochs recorded every epoch, reached in 25 epochs of
 # 8 steps (4000 training samples / batch 512) recorded every step, so the run takes about a minute.
@@ -164,7 +161,8 @@ def growth(browser, experiments: int, per_session: int, budget_mb: int, wait_for
                 page.get_by_role("button", name="Train").click()
                 wait_for_results(page)
             page.wait_for_timeout(300)
-            samples.append({"experiment": index + 1, "seconds": round(time.perf_counter() - started, 1), **memory_of(process.pid)})
+            samples.append({"experiment": index + 1, "seconds": round(time.perf_counter() - started, 1),
+                            **memory_of(process.pid)})
             print(f"  growth (budget {budget_mb} MB): experiment {index + 1}: rss {samples[-1]['rss_mb']:.0f} MB", flush=True)
         context.close()
         time.sleep(2)
@@ -189,9 +187,10 @@ def cache_per_run(quick: bool) -> dict:
     import streamlit.config
     import streamlit.logger
 
+    # Bare mode logs one "missing ScriptRunContext" warning per element. The level is set after the
+    from app import caches, results_view
     from lab import config_to_yaml, run
-    from lab.config_io import load_config
-    from app_pages import caches, results_view
+    from lab.contract.config_io import load_config
 
     # Bare mode logs one "missing ScriptRunContext" warning per element. The level is set after the
     # config has been read, since reading it (lazily, on the first option asked) resets the level.
@@ -222,7 +221,7 @@ def slope(samples: list[dict]) -> float | None:
 def summarise(series: dict, per_run: dict) -> dict:
     """Growth per run over experiments 5..N; once the budget is reached; and over the steady part, which
     starts when closed sessions that still referred to evicted runs have expired (see the module's docstring)."""
-    from app_pages.caches import RESULT_SHARE
+    from app.caches import RESULT_SHARE
 
     samples, budget = series["samples"], series["budget_mb"]
     result_mb, specs_mb = per_run["result_mb"], per_run["chart_specs_mb"]
@@ -279,7 +278,8 @@ def print_table(figures: dict) -> None:
             reached = s["budget_reached_at_experiment"]
             print(f"{name}: budget reached at experiment {reached}")
             row(f"{name}: per run, {reached} -> {s['n']} (least squares)", s["slope_after_budget_mb"], "2")
-            steady = f"{s['steady_from']} -> {s['n']}" if s["steady_from"] else f"n/a, < 3 runs {SESSION_TTL_SECONDS} s after {reached}"
+            steady = (f"{s['steady_from']} -> {s['n']}" if s["steady_from"]
+                      else f"n/a, < 3 runs {SESSION_TTL_SECONDS} s after {reached}")
             row(f"{name}: per run, steady {steady}", s["slope_steady_mb"], "flat")
         for moment, value in after.items():
             row(f"{name}: resident, {moment.replace('_', ' ')}", value["rss_mb"])
@@ -292,7 +292,7 @@ def print_table(figures: dict) -> None:
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    from app_pages.caches import DEFAULT_CACHE_MB
+    from app.caches import DEFAULT_CACHE_MB
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--experiments", type=int, default=50)
@@ -304,7 +304,7 @@ def main() -> None:
     arguments = parser.parse_args()
     experiments = 8 if arguments.quick else arguments.experiments
     budget = 2 if arguments.quick else arguments.budget_mb
-    figures: dict = {"quick": arguments.quick, "command": " ".join(["python", "bench/memory.py", *sys.argv[1:]])}
+    figures: dict = {"quick": arguments.quick, "command": " ".join(["python", "-m", "bench.memory", *sys.argv[1:]])}
     started = time.perf_counter()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)

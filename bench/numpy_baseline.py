@@ -11,6 +11,7 @@ compares the figures, so the baseline is known to do the lab's work, not less.
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 
 import numpy as np
 
@@ -23,7 +24,7 @@ def weights_for(seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     sizes = [FEATURES] + [WIDTH] * DEPTH + [1]
     weights = []
-    for fan_in, fan_out in zip(sizes, sizes[1:]):
+    for fan_in, fan_out in pairwise(sizes):
         weights.append(rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, fan_out)).astype(np.float32))
         weights.append(np.zeros(fan_out, np.float32))
     return weights
@@ -135,12 +136,12 @@ def check_against_lab(config, result) -> float:
     The baseline is given the lab run's own probe batch and initial weights, so any difference is the
     arithmetic (float32 in a different order), not the work.
     """
-    from lab.experiment import prepare_data
-    from lab.initializers import network_weights
+    from lab.contract.run_data import prepare_data
+    from lab.science.initializers import network_weights
 
     dataset, probe_index = prepare_data(config)
     sizes = [dataset.x_train.shape[1]] + [config.model.width] * config.model.depth + [1]
-    shapes = [((fan_in, fan_out), (fan_out,)) for fan_in, fan_out in zip(sizes, sizes[1:])]
+    shapes = [((fan_in, fan_out), (fan_out,)) for fan_in, fan_out in pairwise(sizes)]
     weights = network_weights(shapes, config.model.kernel_initializer, config.model.bias_initializer, config.seed)
     figures = one_seed(dataset.x_train[probe_index], dataset.y_train[probe_index].astype(np.float32), weights)
     layers = result.layers[result.layers["step"] == 0].sort_values("layer")

@@ -1,6 +1,6 @@
-"""The resource estimates (lab/resources.py) against measurement, for a spread of configs.
+"""The resource estimates (lab/contract/resources.py) against measurement, for a spread of configs.
 
-    python bench/resource_calibration.py [--quick]
+    python -m bench.resource_calibration [--quick]
 
 Each config runs in a fresh subprocess (one TensorFlow thread, as the lab's default): its wall time
 (lab.run) and its peak resident memory beyond the process's memory once TensorFlow is imported, which
@@ -15,12 +15,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench import results_dir
+from lab import load_config
+from lab.contract.resources import estimate
 
-from bench import results_dir  # noqa: E402
-from lab import load_config  # noqa: E402
-from lab.resources import estimate  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 CONFIGS = {
     "default": {},
@@ -42,7 +41,7 @@ QUICK = ("default", "record_every_step")
 MEASURE = r"""
 import json, resource, sys, time
 from lab import load_config, run
-from lab.tf_runtime import import_tensorflow
+from lab.training.runtime import import_tensorflow
 config = load_config(json.loads(sys.argv[1]))
 import_tensorflow()
 import keras  # noqa: F401  (part of the base, as in the app)

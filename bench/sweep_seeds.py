@@ -2,7 +2,7 @@
 with and without writing run folders, against the numpy baseline (bench/numpy_baseline.py), whose
 figures are checked against the lab's. The speed-up of 2 workers: bench/sweep_workers.py.
 
-    python bench/sweep_seeds.py [--seeds 300] [--quick]
+    python -m bench.sweep_seeds [--seeds 300] [--quick]
 
 Everything is measured side by side in one invocation. Prints a table, writes bench/results/sweep_seeds.json.
 """
@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench import results_dir  # noqa: E402
-from bench.numpy_baseline import seeds_per_second as numpy_seeds_per_second  # noqa: E402
-from lab import load_config  # noqa: E402
-from lab.sweep import run_sweep  # noqa: E402
+from bench import results_dir
+from bench.numpy_baseline import seeds_per_second as numpy_seeds_per_second
+from lab import load_config
+from lab.sweeps.runner import run_sweep
 
 BASE = {"data": {"dataset": "gaussian", "num_features": 10}, "model": {"depth": 20, "width": 8, "activation": "relu"},
         "training": {"epochs": 0}}
@@ -29,7 +25,7 @@ BASE = {"data": {"dataset": "gaussian", "num_features": 10}, "model": {"depth": 
 
 def seeds_per_second_in_memory(seeds: int, fast: bool) -> float:
     """Runs without writing anything: the worker's own speed."""
-    from lab.sweep_worker import run_one
+    from lab.sweeps.worker import run_one
 
     configs = [load_config(BASE, overrides={"seed": seed}) for seed in range(seeds + 1)]
     run_one(configs[0], fast)  # TensorFlow's import and the first trace are not part of the rate
@@ -50,7 +46,7 @@ def seconds_of_sweep(sweep: dict | Path, workers: int, fast: bool = True, quick:
 def agreement_with_numpy(seeds: int) -> float:
     """Largest relative difference between the numpy baseline and the lab, on the lab's own batch and weights."""
     from bench.numpy_baseline import check_against_lab
-    from lab.sweep_worker import run_one
+    from lab.sweeps.worker import run_one
 
     configs = [load_config(BASE, overrides={"seed": seed}) for seed in range(seeds)]
     return max(check_against_lab(config, run_one(config, True)) for config in configs)

@@ -1,6 +1,6 @@
 """Speed-up of 2 local workers over 1 on a training sweep, as the user runs it: `python -m lab sweep --workers N`.
 
-    flock /tmp/bench.lock python bench/sweep_workers.py [--repeats 2] [--quick] [--max-other-load 0.1]
+    flock /tmp/bench.lock python -m bench.sweep_workers [--repeats 2] [--quick] [--max-other-load 0.1]
 
 Each side is a fresh `python -m lab sweep FILE --out DIR --workers N` subprocess into a fresh folder, so
 interpreter start, TensorFlow's import (in the CLI process with 1 worker, in each spawned worker with 2),
@@ -29,10 +29,9 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench import results_dir
 
-from bench import results_dir  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 WORKER_COUNTS = (1, 2)
 GOAL_SPEEDUP = 1.7
@@ -64,10 +63,8 @@ IDLE_CORES = 0.15  # below this, the machine counts as idle before a measurement
 
 
 def cli_environment() -> dict:
-    """This environment, with the lab importable and without thread overrides."""
-    environment = {key: value for key, value in os.environ.items() if key not in THREAD_VARIABLES}
-    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environment.get("PYTHONPATH", "")]))
-    return environment
+    """This environment without thread overrides."""
+    return {key: value for key, value in os.environ.items() if key not in THREAD_VARIABLES}
 
 
 def machine_busy_seconds() -> float | None:
@@ -105,7 +102,7 @@ def timed_sweep(sweep_file: Path, workers: int, scratch: Path) -> dict:
     command = [sys.executable, "-m", "lab", "sweep", str(sweep_file), "--out", str(out), "--workers", str(workers)]
     busy_before, ours_before = machine_busy_seconds(), our_children_seconds()
     started = time.perf_counter()
-    finished = subprocess.run(command, cwd=ROOT, env=cli_environment(), capture_output=True, text=True)
+    finished = subprocess.run(command, cwd=ROOT, env=cli_environment(), capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
     if finished.returncode != 0:
         raise SystemExit(f"`{' '.join(command)}` exited {finished.returncode}:\n{finished.stdout}\n{finished.stderr[-3000:]}")

@@ -1,16 +1,31 @@
 """Vanishing Gradient Lab: instrumented Keras experiments on why deep networks stop learning.
 
 `import lab` is fast and never imports TensorFlow: it is imported on the first `run()`.
+
+The package is built in layers; each imports only the layers below it (its docstring says which):
+
+    science    numpy only: activations, data sets, initializers, mean-field theory
+    text       the en/ko catalogue: every sentence, label and chart text
+    contract   what a run is: the config schema and its YAML, resource caps, the result frames, its data
+    training   TensorFlow: runtime, models, compiled steps, probes, measures, trainer, run(config)
+    runs       run folders on disk: atomic writes, load back, zip archives
+    readings   what a run means: the report, Fix it's remedies, the tour, the presets' claims, theory beside a run
+    charts     Altair builders: tidy frames in, chart specs (and PNGs) out
+    sweeps     grid x seeds: sweep configs, the local pool and Ray, sweep.csv
+    cli        python -m lab run|show|fix|sweep|tour|claims|config-reference
 """
 __version__ = "0.1.0"
 
-from lab.tf_runtime import configure_environment  # noqa: E402
+from lab.training.runtime import configure_environment  # noqa: E402
 
 configure_environment()  # before anything can import TensorFlow: see its docstring
 
-from lab.config import ExperimentConfig  # noqa: E402
-from lab.config_io import ConfigError, config_to_yaml, load_config, run_id_of  # noqa: E402
-from lab.experiment import run  # noqa: E402
-from lab.result import RunResult  # noqa: E402
+from lab.contract.config import ExperimentConfig  # noqa: E402
+from lab.contract.config_io import ConfigError, config_to_yaml, load_config, run_id_of  # noqa: E402
+from lab.contract.result import RunResult  # noqa: E402
+from lab.readings import report  # noqa: E402
+from lab.runs import store  # noqa: E402
+from lab.training.run import run  # noqa: E402
 
-__all__ = ["ConfigError", "ExperimentConfig", "RunResult", "__version__", "config_to_yaml", "load_config", "run", "run_id_of"]
+__all__ = ["ConfigError", "ExperimentConfig", "RunResult", "__version__", "config_to_yaml", "load_config", "report", "run",
+           "run_id_of", "store"]

@@ -6,10 +6,11 @@ import os
 import sys
 from pathlib import Path
 
-from lab.config_io import ConfigError, load_config, parse_override, run_id_of
-from lab.fix_it import REMEDIES
-from lab.resources import check_resources, headless_limits
-from lab.store import RunFolderError, folder_name, is_complete
+from lab.contract.config_io import ConfigError, load_config, parse_override, run_id_of
+from lab.readings.fix_it import REMEDIES
+from lab.contract.resources import check_resources, headless_limits
+from lab.runs.store import RunFolderError, folder_name, is_complete
+from lab.text.i18n import LANGUAGES
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_DIVERGED = 0, 1, 2, 3
 
@@ -43,14 +44,19 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("--remedy", choices=list(REMEDIES), default=None,
                      help="the remedy (default: the one the run's numbers point to; see README 'Remedies')")
     fix.add_argument("--out", default="runs", help="output folder for the remedied run (default: runs/)")
-    show = commands.add_parser("show", help="print the summary of a saved run folder")
-    show.add_argument("run_dir", help="a run folder written by `run`")
+    show = commands.add_parser("show", help="print the summary of a saved run folder (or a .zip the app downloaded)")
+    show.add_argument("run_dir", help="a run folder written by `run`, or a .zip of one (the app's download)")
+    tour = commands.add_parser("tour", help="run the guided tour's experiments and print what they measured")
+    tour.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the sentences (default en)")
+    tour.add_argument("--quick", action="store_true", help="shrunk presets (seconds; the claims need the full sizes)")
+    claims = commands.add_parser("claims", help="run every preset with a claim and print what it measured against the claim")
+    claims.add_argument("--quick", action="store_true", help="shrunk presets (the claims need the full sizes)")
     return parser
 
 
 def command_run(arguments) -> int:
     """Validate, train with a progress bar, save, print the summary."""
-    from lab import report
+    from lab.readings import report
 
     overrides = dict(parse_override(text) for text in arguments.overrides)
     config = load_config(Path(arguments.config), overrides=overrides, quick=arguments.quick)
@@ -61,8 +67,8 @@ def command_run(arguments) -> int:
 
 def train_or_load(config, out: str):
     """(result, folder): train config and save its folder under out, or load it if already complete there."""
-    from lab import store
-    from lab.experiment import run
+    from lab.runs import store
+    from lab.training.run import run
 
     check_resources(config, headless_limits())  # refused before anything is built, with the estimate
     check_output_folder(out)
@@ -71,7 +77,7 @@ def train_or_load(config, out: str):
         # Same resolved config, same id, same numbers: a complete folder is never rewritten.
         print(f"already complete (same config, same run id): {folder}", file=sys.stderr)
         return store.load(folder), folder
-    from lab.charts import chart_files
+    from lab.charts.run_charts import chart_files
 
     result = run(config, on_progress=_progress_bar())
     # Charts go in before summary.json, so a complete folder always has them.
@@ -88,8 +94,9 @@ def exit_status(result) -> int:
 
 def command_fix(arguments) -> int:
     """The app's "Fix it", headless: the saved run's config with one remedy, trained and saved, then what changed."""
-    from lab import report, store
-    from lab.fix_it import applicable_remedies, comparison_sentences, remedied_config, suggested_remedy
+    from lab.readings import report
+    from lab.runs import store
+    from lab.readings.fix_it import applicable_remedies, comparison_sentences, remedied_config, suggested_remedy
 
     before = store.load(Path(arguments.run_dir))
     remedy = arguments.remedy or suggested_remedy(before)
@@ -145,7 +152,7 @@ def command_sweep(arguments) -> int:
     """Validate every cell, run with a progress bar, print where the table is and what failed."""
     from tqdm import tqdm
 
-    from lab.sweep import run_sweep
+    from lab.sweeps.runner import run_sweep
 
     if arguments.workers < 1:
         raise ConfigError(f"--workers: at least 1 (got {arguments.workers})")
@@ -172,7 +179,7 @@ def command_sweep(arguments) -> int:
 
 def check_sweep_resources(path: Path, quick: bool) -> None:
     """Every run of the sweep within the caps, checked before the first one starts; the first over names its cell."""
-    from lab.sweep import plan_sweep
+    from lab.sweeps.runner import plan_sweep
 
     limits = headless_limits()
     for planned in plan_sweep(path, quick)[2]:
@@ -184,17 +191,40 @@ def check_sweep_resources(path: Path, quick: bool) -> None:
 
 def command_show(arguments) -> int:
     """Print the same summary for a saved run."""
-    from lab import report, store
+    from lab.readings import report
+    from lab.runs import store
 
     folder = Path(arguments.run_dir)
+    if folder.suffix.lower() == ".zip" and folder.is_file():
+        from lab.runs.archive import load_zip  # a run folder as the app's download gives it
+
+        print(report.summary_text(load_zip(folder.read_bytes()), folder))
+        return EXIT_OK
     print(report.summary_text(store.load(folder), folder))
+    return EXIT_OK
+
+
+def command_tour(arguments) -> int:
+    """The app's guided tour, headless: each section's runs and the sentences computed from them."""
+    from lab.readings.tour import tour_text
+
+    print(tour_text(arguments.lang, arguments.quick))
+    return EXIT_OK
+
+
+def command_claims(arguments) -> int:
+    """Every preset's claim, measured."""
+    from lab.readings.claims import print_ratios
+
+    print_ratios(quick=arguments.quick)
     return EXIT_OK
 
 
 def main(argv=None) -> int:
     """Parse, dispatch, and turn every bad input into one error line and a non-zero exit."""
     arguments = build_parser().parse_args(argv)
-    handlers = {"run": command_run, "fix": command_fix, "sweep": command_sweep, "show": command_show}
+    handlers = {"run": command_run, "fix": command_fix, "sweep": command_sweep, "show": command_show, "tour": command_tour,
+                "claims": command_claims}
     try:
         return handlers[arguments.command](arguments)
     except (ConfigError, RunFolderError) as error:

@@ -1,4 +1,4 @@
-"""Tests for lab.activations against finite differences, TensorFlow tapes and closed forms."""
+"""Tests for lab.science.activations against finite differences, TensorFlow tapes and closed forms."""
 
 import math
 import subprocess
@@ -8,19 +8,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lab import activations
-from lab.activations import (
+from lab.science import activations
+from lab.science.activations import (
     DEFAULT_LEAKY_ALPHA,
     DESCRIPTIONS,
     HIDDEN_ACTIVATIONS,
     SATURATING,
     derivative,
-    keras_activation,
     max_derivative,
     saturated_mask,
     softmax,
     value,
 )
+from lab.training.keras_activations import keras_activation
 
 KINKED = {"step", "relu", "leaky_relu", "elu", "selu"}
 # (name, alpha) pairs: leaky_relu is also checked with a non-default slope so alpha is really used.
@@ -33,8 +33,8 @@ GRID = np.arange(-512, 513, dtype=np.float64) / 64.0
 def tf():
     """Import TensorFlow once, configured exactly as the lab configures it."""
     # Whichever test imports TensorFlow first fixes oneDNN and threading for the whole pytest
-    # process; going through lab.tf_runtime keeps later tests (e.g. CLI vs API equality) valid.
-    from lab.tf_runtime import import_tensorflow
+    # process; going through lab.training.runtime keeps later tests (e.g. CLI vs API equality) valid.
+    from lab.training.runtime import import_tensorflow
 
     return import_tensorflow()
 

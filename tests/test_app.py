@@ -1,61 +1,11 @@
 """The Streamlit app through AppTest: pages render, Train trains, charts carry the run's numbers,
 query parameters round-trip, presets load, bad links get a message, compare overlays runs."""
 import json
-from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab import load_config, run
-
-APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
-TIMEOUT = 180  # the first Train imports TensorFlow (about 7 s) and traces the model
-SMALL = {"w.model.depth": 3, "w.model.width": 8, "w.training.epochs": 2, "w.data.num_samples": 256, "w.probe.num_samples": 64}
-
-
-def experiment_page(**query) -> AppTest:
-    """The app on its experiment page, optionally opened with URL parameters."""
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in query.items():
-        app.query_params[key] = value
-    app.switch_page("app_pages/experiment.py")
-    return app.run()
-
-
-def set_small(app: AppTest, **extra) -> None:
-    """Shrink the form's experiment so a test trains in about a second."""
-    sliders = ("w.model.depth", "w.training.epochs")
-    for key, value in {**SMALL, **extra}.items():
-        (app.slider(key=key) if key in sliders else app.number_input(key=key)).set_value(value)
-
-
-def press_train(app: AppTest) -> AppTest:
-    """Click the form's Train button and wait for the run."""
-    (train,) = [button for button in app.button if button.label in ("Train", "학습")]
-    return train.click().run(timeout=TIMEOUT)
-
-
-def chart_elements(app: AppTest) -> list:
-    """Every Altair chart element on the page."""
-    return app.get("arrow_vega_lite_chart") + app.get("vega_lite_chart")
-
-
-def chart_specs(app: AppTest) -> list[dict]:
-    """Every Altair chart on the page as its Vega-Lite spec."""
-    return [json.loads(element.proto.spec) for element in chart_elements(app)]
-
-
-def chart_rows(app: AppTest) -> list[dict]:
-    """All data rows of all charts: Streamlit moves each chart's datasets into Arrow tables."""
-    import pyarrow
-
-    rows = []
-    for element in chart_elements(app):
-        spec = json.loads(element.proto.spec)
-        rows += [row for values in spec.get("datasets", {}).values() for row in values]
-        for dataset in element.proto.datasets:
-            rows += pyarrow.ipc.open_stream(dataset.data.data).read_all().to_pylist()
-    return rows
+from tests.support.app_test import APP, TIMEOUT, chart_rows, chart_specs, experiment_page, press_train, set_small
 
 
 def test_gallery_renders_every_activation_and_softmax():
@@ -147,7 +97,7 @@ def test_compare_overlays_two_runs_with_their_differences():
     app.selectbox(key="w.model.activation").set_value("relu")
     app = press_train(app)
     assert not app.exception
-    app.switch_page("app_pages/compare.py")
+    app.switch_page("app/pages/compare.py")
     app = app.run()
     assert not app.exception, app.exception
     assert len(app.multiselect(key="compare_pick").value) == 2
@@ -159,7 +109,7 @@ def test_compare_overlays_two_runs_with_their_differences():
 
 def test_sweeps_page_runs_a_small_sweep_and_draws_the_views_with_theory():
     app = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    app.switch_page("app_pages/sweeps.py")
+    app.switch_page("app/pages/sweeps.py")
     app = app.run()
     assert not app.exception
     app.selectbox(key="sweep_preset").set_value("xavier_vs_he")

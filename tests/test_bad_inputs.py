@@ -1,9 +1,9 @@
-"""The corpus of bad inputs (tests/bad_inputs/) against every surface: the CLI (`run`, `sweep`, `show`),
-the Python API (lab.load_config, lab.sweep.plan_sweep, lab.store.load) and the app's config upload.
+"""The corpus of bad inputs (tests/support/bad_inputs/) against every surface: the CLI (`run`, `sweep`, `show`),
+the Python API (lab.load_config, lab.sweeps.runner.plan_sweep, lab.runs.store.load) and the app's config upload.
 
 Every bad input must get one line naming what is wrong and what is allowed, exit code 2 on the CLI
 (never a traceback), an st.error in the app (never an exception), and nothing written or overwritten.
-The CLI cases call main() in this process (tests/bad_inputs/checks.py); a sample runs as real
+The CLI cases call main() in this process (tests/support/bad_inputs/checks.py); a sample runs as real
 `python -m lab` subprocesses at the end.
 """
 import os
@@ -17,18 +17,18 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lab import ConfigError, load_config, store
-from lab.experiment import run as train  # bound now: the guard below replaces lab.experiment.run
-from lab.store import RunFolderError
-from lab.sweep import plan_sweep
-from tests.bad_inputs.arguments import ARGUMENT_CASES
-from tests.bad_inputs.checks import assert_one_line, assert_refused, by_name, run_cli, snapshot
-from tests.bad_inputs.experiments import EXPERIMENT_CASES
-from tests.bad_inputs.run_folders import RUN_FOLDER_CASES, damaged_copy
-from tests.bad_inputs.sweeps import NEIGHBOURS, SWEEP_CASES, VALID
+from lab import ConfigError, load_config
+from lab.runs import store
+from lab.runs.store import RunFolderError
+from lab.sweeps.runner import plan_sweep
+from lab.training.run import run as train  # bound now: the guard below replaces lab.training.run.run
+from tests.support.app_test import APP
+from tests.support.bad_inputs.arguments import ARGUMENT_CASES
+from tests.support.bad_inputs.checks import assert_one_line, assert_refused, by_name, run_cli, snapshot
+from tests.support.bad_inputs.experiments import EXPERIMENT_CASES
+from tests.support.bad_inputs.run_folders import RUN_FOLDER_CASES, damaged_copy
+from tests.support.bad_inputs.sweeps import NEIGHBOURS, SWEEP_CASES, VALID
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "streamlit_app.py")
 TINY = "name: corpus\ndata: {num_samples: 64}\nmodel: {depth: 2, width: 3}\ntraining: {epochs: 1, batch_size: 16}\n" \
        "probe: {num_samples: 8}\n"
 
@@ -39,8 +39,8 @@ def no_training(monkeypatch):
     def refuse(*arguments, **keywords):
         raise AssertionError("a bad input reached training")
 
-    monkeypatch.setattr("lab.experiment.run", refuse)
-    monkeypatch.setattr("lab.sweep_worker.run_batch", refuse)
+    monkeypatch.setattr("lab.training.run.run", refuse)
+    monkeypatch.setattr("lab.sweeps.worker.run_batch", refuse)
 
 
 # --- experiments: `run`, lab.load_config, the app's upload -------------------------------------------
@@ -75,7 +75,7 @@ def experiment_page(tmp_path_factory):
         patch.chdir(folder)
         patch.setenv("LAB_PRELOAD_TENSORFLOW", "0")  # an upload never trains: keep TensorFlow out of this process
         app = AppTest.from_file(APP, default_timeout=60)
-        app.switch_page("app_pages/experiment.py")
+        app.switch_page("app/pages/experiment.py")
         app.run()
     return app, folder
 
@@ -113,7 +113,7 @@ def test_app_upload_of_a_good_experiment_fills_the_form(app_in_its_folder):
     assert app.slider(key="w.model.depth").value == 4 and app.selectbox(key="w.model.activation").value == "relu"
 
 
-# --- sweeps: `sweep`, lab.sweep.plan_sweep -----------------------------------------------------------
+# --- sweeps: `sweep`, lab.sweeps.runner.plan_sweep -----------------------------------------------------------
 
 def sweep_file(tmp_path: Path, data: bytes, name: str = "sweep.yaml") -> Path:
     """A sweep file in tmp_path, beside the files its base may name."""
@@ -161,7 +161,7 @@ def test_a_huge_grid_is_refused_quickly_without_being_expanded(tmp_path):
     assert seconds < 1.0 and peak < 20 * 2**20  # building even the cells' list would take hours and terabytes
 
 
-# --- run folders: `show`, lab.store.load --------------------------------------------------------------
+# --- run folders: `show`, lab.runs.store.load --------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory) -> Path:
@@ -249,10 +249,10 @@ def test_cli_run_refuses_an_unreadable_config(tmp_path):
 
 def lab_subprocess(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
     """`python -m lab ...` as a user would run it."""
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    environment = dict(os.environ)
     environment.pop("LAB_DEBUG", None)
     return subprocess.run([sys.executable, "-m", "lab", *arguments], cwd=cwd, env=environment,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
 
 
 SUBPROCESS_SAMPLE = [
@@ -289,7 +289,7 @@ def test_sweeps_page_refuses_an_uploaded_sweep_whose_base_names_a_server_file(tm
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LAB_PRELOAD_TENSORFLOW", "0")
     app = AppTest.from_file(APP, default_timeout=60)
-    app.switch_page("app_pages/sweeps.py")
+    app.switch_page("app/pages/sweeps.py")
     app.run()
     sweep_yaml = f"name: s\nbase: {secret}\ngrid: {{model.depth: [2, 3]}}\nseeds: 1\n".encode()
     app.file_uploader(key="sweep_upload").set_value([("sweep.yaml", sweep_yaml, "application/x-yaml"),

@@ -13,16 +13,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_SECONDS = 300
 
 
 def run_quick(script: str, results: Path) -> dict:
-    """python bench/<script> --quick with its JSON redirected to results; the JSON written."""
+    """python -m bench.<script> --quick from the repository's root, its JSON redirected to results; the JSON written."""
     completed = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), "--quick"], cwd=ROOT, capture_output=True, text=True,
-        timeout=TIMEOUT_SECONDS, env={**os.environ, "LAB_BENCH_RESULTS": str(results)},
+        [sys.executable, "-m", f"bench.{script}", "--quick"], cwd=ROOT, capture_output=True, text=True,
+        timeout=TIMEOUT_SECONDS, env={**os.environ, "LAB_BENCH_RESULTS": str(results)}, check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "Traceback" not in completed.stderr
@@ -37,7 +36,7 @@ def positive(value) -> bool:
 
 
 def test_instrumentation_quick_compares_the_lab_with_fit(tmp_path):
-    figures = run_quick("instrumentation.py", tmp_path)
+    figures = run_quick("instrumentation", tmp_path)
     assert figures["quick"] is True
     row = figures["depths"]["5"]
     assert positive(row["lab_over_fit"]) and positive(row["every_step_over_every_epoch"])
@@ -45,7 +44,7 @@ def test_instrumentation_quick_compares_the_lab_with_fit(tmp_path):
 
 
 def test_sweep_seeds_quick_measures_the_lab_and_its_numpy_baseline(tmp_path):
-    figures = run_quick("sweep_seeds.py", tmp_path)
+    figures = run_quick("sweep_seeds", tmp_path)
     rates = figures["seeds_per_second"]
     for key in ("fast_path_in_memory", "fresh_build_in_memory", "fast_path_with_folders", "numpy_one_seed_at_a_time",
                 "numpy_vectorised_over_seeds"):
@@ -54,32 +53,32 @@ def test_sweep_seeds_quick_measures_the_lab_and_its_numpy_baseline(tmp_path):
 
 
 def test_sweep_workers_quick_runs_both_sides_to_the_same_table(tmp_path):
-    figures = run_quick("sweep_workers.py", tmp_path)
+    figures = run_quick("sweep_workers", tmp_path)
     assert figures["quick"] is True
     assert positive(figures["speedup_2_over_1"]) and figures["sweep_csv_identical"] is True
 
 
 def test_app_timing_quick_drives_a_real_server_and_browser(tmp_path):
-    figures = run_quick("app_timing.py", tmp_path)
+    figures = run_quick("app_timing", tmp_path)
     assert figures["quick"] is True
     assert all(positive(value) for value in figures["medians"].values()), figures["medians"]
 
 
 def test_memory_quick_reads_the_servers_resident_memory(tmp_path):
-    figures = run_quick("memory.py", tmp_path)
+    figures = run_quick("memory", tmp_path)
     assert figures["quick"] is True
     assert positive(figures["default"]["after"]["peak_mb"])
 
 
 def test_resource_calibration_quick_compares_estimates_with_measured_runs(tmp_path):
-    figures = run_quick("resource_calibration.py", tmp_path)
+    figures = run_quick("resource_calibration", tmp_path)
     assert figures["quick"] is True and figures["configs"]
     for row in figures["configs"].values():
         assert positive(row["memory_ratio"]) and positive(row["time_ratio"])
 
 
 def test_kernel_cache_quick_measures_both_sides(tmp_path):
-    figures = run_quick("kernel_cache.py", tmp_path)
+    figures = run_quick("kernel_cache", tmp_path)
     assert figures["quick"] is True and set(figures["sides"]) == {"cleared", "keep"}
     for side in figures["sides"].values():
         assert len(side["rss_mb"]) == 3 and all(positive(mark) for mark in side["rss_mb"])

@@ -1,63 +1,23 @@
 """The app in a real browser: Debian's Chromium driven by Playwright against `streamlit run` on 127.0.0.1.
 
-One Streamlit server for the whole module. Screenshots go to test-artifacts/.
+One Streamlit server for the whole module (the harness: tests/support/streamlit_server.py; the `browser`
+fixture: tests/conftest.py). Screenshots go to test-artifacts/.
 """
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+from tests.support.streamlit_server import (
+    ARTIFACTS,
+    assert_no_exception,
+    free_port,
+    new_page,
+    start_streamlit,
+    stop_streamlit,
+    wait_for_charts,
+)
+
 SMALL_URL = "experiment?data.num_samples=256&probe.num_samples=64&model.width=8&training.epochs=3"
-
-
-def free_port() -> int:
-    """A free TCP port on the loopback interface."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_streamlit(port: int, log_path: Path | None = None, environment: dict | None = None,
-                    timeout_seconds: float = 60.0) -> subprocess.Popen:
-    """`streamlit run streamlit_app.py` on 127.0.0.1:port (environment added to this process's), returned once
-    its health check answers; RuntimeError naming the log if it does not within timeout_seconds.
-    The one server harness of the browser tests and the benches."""
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless", "true",
-               "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
-    log = open(log_path, "w") if log_path is not None else subprocess.DEVNULL
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                               env={**os.environ, "PYTHONPATH": str(ROOT), **(environment or {})})
-    if log_path is not None:
-        log.close()  # the server holds its own descriptor
-    deadline = time.time() + timeout_seconds
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
-            return process
-        except OSError:
-            time.sleep(0.05)  # polling the health endpoint until the server answers
-    process.kill()
-    raise RuntimeError(f"streamlit did not start within {timeout_seconds:g} s (see {log_path or 'its output'})")
-
-
-def stop_streamlit(process: subprocess.Popen) -> None:
-    """Terminate a server started by start_streamlit (killed if it has not ended within 30 s)."""
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -71,37 +31,6 @@ def server():
         pytest.fail(str(error))
     yield f"http://127.0.0.1:{port}/"
     stop_streamlit(process)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Debian Chromium (never a downloaded browser)."""
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Chromium is missing: `apt-get install -y chromium` (.ci/run does it)"
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
-def new_page(browser):
-    """A fresh browser context (a new Streamlit session) with a tall viewport: the app scrolls inside itself."""
-    context = browser.new_context(viewport={"width": 1400, "height": 2600})
-    return context, context.new_page()
-
-
-def wait_for_charts(page, count: int, timeout_ms: int = 120_000) -> None:
-    """Wait until at least count Vega charts have drawn (a canvas or svg inside each)."""
-    page.wait_for_function(
-        f"document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas, [data-testid=\"stVegaLiteChart\"] svg.marks').length >= {count}",
-        timeout=timeout_ms,
-    )
-
-
-def assert_no_exception(page) -> None:
-    """No Streamlit exception box on the page."""
-    assert page.locator("[data-testid='stException']").count() == 0
 
 
 def test_gallery_paints_every_chart(server, browser):
@@ -210,9 +139,9 @@ def test_fix_it_reruns_with_the_remedy_in_the_browser(server, browser):
 
 def test_the_tour_runs_a_section_with_numbers_from_the_runs(server, browser):
     from lab import run
-    from lab.fix_it import format_ratio
-    from lab.report import first_to_last
-    from lab.tour import section
+    from lab.readings.fix_it import format_ratio
+    from lab.readings.report import first_to_last
+    from lab.readings.tour import section
 
     context, page = new_page(browser)
     page.goto(server + "tour")

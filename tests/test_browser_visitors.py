@@ -23,11 +23,19 @@ from urllib.parse import parse_qsl, urlparse
 import numpy as np
 import pytest
 
-from lab.activations import SATURATING
-from lab.config_io import run_id_of
-from lab.ui_state import query_to_config
-from tests.test_browser import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, assert_no_exception, browser, free_port,  # noqa: F401  (browser: a fixture)
-                                 new_page, start_streamlit, stop_streamlit)
+from app.url_state import query_to_config
+from lab.contract.config_io import run_id_of
+from lab.science.activations import SATURATING
+from tests.support.streamlit_server import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    assert_no_exception,
+    free_port,
+    new_page,
+    start_streamlit,
+    stop_streamlit,
+)
 
 # Small enough that a training takes well under a second once TensorFlow is loaded (one epoch: each record
 # also redraws the live chart, which costs the server more than the training).
@@ -41,7 +49,7 @@ VISITORS = (
 )
 EXPERIMENTS_IN_A_ROW = 50
 STEADY_FROM = 10  # the growth is fitted over experiments STEADY_FROM..EXPERIMENTS_IN_A_ROW
-# A run of the series holds 1.4 MB by the app's own measure (lab.memory_size): its result 0.5 MB in the
+# A run of the series holds 1.4 MB by the app's own measure (app.memory_size): its result 0.5 MB in the
 # results cache and the session, its seven chart specs 0.9 MB in the charts cache. Keeping every run would
 # grow the server by at least that much a run and fail this bound; the bound sits well above the noise of
 # resident memory (the allocator's steps of a few MB: the fitted growth of a healthy server is < 0.1 MB a run).
@@ -187,7 +195,7 @@ def test_four_visitors_at_once_each_see_only_their_own_run(server, figures):
                 assert other_line not in page["text"], f"visitor {index + 1} sees visitor {other + 1}'s config {other_line!r}"
     # The trainings overlapped: the server held every session at once and queued them. The first training
     # also loads TensorFlow (seconds), so the other three wait behind it, the last at place 3.
-    deepest = max((max(page["queue_positions"], default=0) for page in seen))
+    deepest = max(max(page["queue_positions"], default=0) for page in seen)
     figures["concurrent"] = {
         "visitors": len(VISITORS),
         "seconds_per_visitor": [round(page["seconds"], 1) for page in seen],

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lab.byte_cache import ByteBudgetCache, trim_oldest
-from lab.memory_size import frame_bytes, python_bytes, result_bytes
+from app.byte_cache import ByteBudgetCache, trim_oldest
+from app.memory_size import frame_bytes, python_bytes, result_bytes
 
 
 def test_least_recently_used_entry_goes_first_when_over_budget():
@@ -65,9 +65,8 @@ def test_get_or_make_makes_once_and_caches_none_results_too():
     cache = ByteBudgetCache(max_bytes=1000)
     calls = []
 
-    def make():
+    def make():  # returns None: a chart that does not exist for this run is remembered as such
         calls.append(1)
-        return None  # a chart that does not exist for this run is remembered as such
 
     assert cache.get_or_make("k", make, lambda value: 16) is None
     assert cache.get_or_make("k", make, lambda value: 16) is None
@@ -143,7 +142,7 @@ def test_result_bytes_of_a_real_run_is_its_frames_and_exceeds_nothing_it_holds(m
 
 
 def test_the_app_budget_comes_from_LAB_CACHE_MB_and_keeps_three_quarters_for_results(monkeypatch):
-    from app_pages import caches
+    from app import caches
 
     monkeypatch.setenv("LAB_CACHE_MB", "8")
     caches.server_caches.clear()
@@ -156,7 +155,7 @@ def test_the_app_budget_comes_from_LAB_CACHE_MB_and_keeps_three_quarters_for_res
 
 
 def test_a_malformed_LAB_CACHE_MB_is_refused_by_name(monkeypatch):
-    from app_pages import caches
+    from app import caches
 
     monkeypatch.setenv("LAB_CACHE_MB", "lots")
     caches.server_caches.clear()
@@ -168,8 +167,8 @@ def test_a_malformed_LAB_CACHE_MB_is_refused_by_name(monkeypatch):
 
 
 def test_the_app_hands_out_the_stored_result_itself_not_a_copy(monkeypatch):
-    from app_pages import caches
-    from lab.result import RunResult, frame
+    from app import caches
+    from lab.contract.result import RunResult, frame
 
     monkeypatch.delenv("LAB_CACHE_MB", raising=False)
     caches.server_caches.clear()
@@ -188,9 +187,9 @@ def session_script():
     import pandas as pd
     import streamlit as st
 
+    from app.shared import remember, session_runs
     from lab import load_config
-    from lab.result import RunResult, frame
-    from app_pages.shared import remember, session_runs
+    from lab.contract.result import RunResult, frame
 
     for index in range(5):
         layers = pd.DataFrame({"value": np.zeros(3 * 1024 * 1024 // 8)})

@@ -1,4 +1,4 @@
-"""Tests for lab.charts and lab.gallery_charts: the Vega-Lite specs hold the data the lab measured."""
+"""Tests for lab.charts.run_charts and lab.charts.gallery_charts: the Vega-Lite specs hold the data the lab measured."""
 
 import math
 import subprocess
@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lab import activations as act
-from lab import charts
-from lab.measures import saturated_fraction
-from lab.result import frame
+from lab.charts import run_charts as charts
+from lab.contract.result import frame
+from lab.science import activations as act
+from lab.training.measures import saturated_fraction
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -250,7 +250,7 @@ def test_compare_frames_tags_runs_and_leaves_inputs_alone(real):
 
 
 def test_compare_frames_of_nothing_is_empty_with_the_contract_columns():
-    layers, history = charts.compare_frames({})
+    layers, _history = charts.compare_frames({})
     assert layers.empty and list(layers.columns)[-1] == "run" and "grad_norm" in layers
 
 
@@ -366,7 +366,7 @@ def test_save_charts_writes_html_and_pngs(real, tmp_path):
 
 
 def test_chart_modules_import_neither_streamlit_nor_tensorflow():
-    code = ("import sys, lab.charts, lab.gallery_charts; "
+    code = ("import sys, lab.charts.run_charts, lab.charts.gallery_charts; "
             "print(sorted(m for m in ('streamlit', 'tensorflow', 'keras') if m in sys.modules))")
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "[]"

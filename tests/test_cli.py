@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
 TINY = """
 name: cli_tiny
 data: {num_samples: 128}
@@ -18,10 +17,11 @@ probe: {num_samples: 32}
 
 
 def lab_command(*arguments, cwd):
-    """Run `python -m lab ...` as a user would (from any folder, lab on the path)."""
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    """Run `python -m lab ...` as a user would (from any folder, the lab installed: `pip install -e .`)."""
+    environment = dict(os.environ)
     environment.pop("LAB_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "lab", *arguments], cwd=cwd, env=environment, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "lab", *arguments], cwd=cwd, env=environment, capture_output=True, text=True,
+                          timeout=300, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_cli_layers_equal_the_api_layers(finished_run):
 def test_fix_reruns_a_saved_run_with_a_remedy_and_says_what_changed(finished_run, tmp_path):
     import pandas as pd
 
-    from lab.fix_it import format_ratio
+    from lab.readings.fix_it import format_ratio
 
     folder, _ = finished_run
     (run_dir,) = (folder / "out").iterdir()

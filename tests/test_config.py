@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from lab import ConfigError, ExperimentConfig, config_to_yaml, load_config, run_id_of
-from lab.config_io import QUICK_CAPS, parse_override
+from lab.contract.config_io import QUICK_CAPS, parse_override
 
 SCHEMA_EXAMPLE = """
 name: sigmoid_deep
@@ -49,7 +49,7 @@ def test_round_trip_keeps_union_fields(bias, record_every):
 
 def test_configs_are_frozen():
     config = load_config({})
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="frozen"):  # pydantic's ValidationError
         config.model.depth = 3
 
 

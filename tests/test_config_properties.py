@@ -14,14 +14,16 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from lab import ConfigError, ExperimentConfig, config_to_yaml, load_config, run, store
-from lab.activations import HIDDEN_ACTIVATIONS
-from lab.config import BIAS_INITIALIZER_NAMES, KERNEL_INITIALIZERS, OPTIMIZERS
-from lab.config_io import dump_yaml, flatten, parse_override
-from lab.data import BINARY_ONLY, DATASETS, TWO_DIMENSIONAL
-from lab.result import FRAME_COLUMNS
-from lab.sweep import plan_sweep
-from lab.sweep_config import GRID_KEYS
+from lab import ConfigError, ExperimentConfig, config_to_yaml, load_config, run
+from lab.contract.config import OPTIMIZERS
+from lab.contract.config_io import dump_yaml, flatten, parse_override
+from lab.contract.result import FRAME_COLUMNS
+from lab.runs import store
+from lab.science.activations import HIDDEN_ACTIVATIONS
+from lab.science.data import BINARY_ONLY, DATASETS, TWO_DIMENSIONAL
+from lab.science.initializers import BIAS_INITIALIZER_NAMES, KERNEL_INITIALIZERS
+from lab.sweeps.runner import plan_sweep
+from lab.sweeps.sweep_config import GRID_KEYS
 
 QUICK = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SECTIONS = {name: field.annotation for name, field in ExperimentConfig.model_fields.items()

@@ -1,4 +1,4 @@
-"""Tests for lab.data: shapes, seeding, splitting, standardisation, geometry and validation."""
+"""Tests for lab.science.data: shapes, seeding, splitting, standardisation, geometry and validation."""
 
 import dataclasses
 import math
@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from lab.data import BINARY_ONLY, DATASETS, TWO_DIMENSIONAL, Dataset, grid_for_boundary, make_dataset
+from lab.science.data import BINARY_ONLY, DATASETS, TWO_DIMENSIONAL, Dataset, grid_for_boundary, make_dataset
 
 
 def build(dataset="moons", num_samples=400, noise=0.1, num_features=2, num_classes=2, validation_split=0.25, seed=0):

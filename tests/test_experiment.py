@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lab import run, store
-from lab.experiment import prepare_data, steps_per_epoch
-from lab.result import FRAME_COLUMNS
-from tests.conftest import tiny_config
+from lab import run
+from lab.contract.result import FRAME_COLUMNS
+from lab.contract.run_data import prepare_data, steps_per_epoch
+from lab.runs import store
+from tests.support.configs import tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,7 @@ def test_record_every_steps_and_the_end_is_always_recorded():
     config = tiny_config(**{"training.record_every": 3, "training.epochs": 2})
     total = 2 * steps_per_epoch(config)
     result = run(config)
-    expected = sorted(set([0, *range(3, total + 1, 3), total]))
+    expected = sorted({0, *range(3, total + 1, 3), total})
     assert sorted(result.layers["step"].unique()) == expected
     steps = result.layers.drop_duplicates("step")
     assert list(steps["epoch"]) == [step // steps_per_epoch(config) for step in steps["step"]]
@@ -88,7 +89,7 @@ def test_same_config_and_seed_give_identical_frames_and_other_seeds_differ(tmp_p
     first, second = run(tiny_config()), run(tiny_config())
     pd.testing.assert_frame_equal(first.layers, second.layers, check_exact=True)
     assert first.layers.to_csv(index=False) == second.layers.to_csv(index=False)
-    other = run(tiny_config(**{"seed": 1}))
+    other = run(tiny_config(seed=1))
     assert not np.allclose(other.layers["grad_norm"], first.layers["grad_norm"])
 
 

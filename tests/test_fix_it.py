@@ -2,15 +2,22 @@
 from both runs (checked against the frames read directly), in the lab and in the app (AppTest)."""
 import math
 
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab import load_config, run
-from lab.config_io import flatten
-from lab.fix_it import (REMEDIES, applicable_remedies, comparison_facts, comparison_sentences, format_ratio,
-                        remedied_config, suggested_remedy)
-from tests.test_app import APP, TIMEOUT, chart_rows
+from lab.contract.config_io import flatten
+from lab.readings.fix_it import (
+    REMEDIES,
+    applicable_remedies,
+    comparison_facts,
+    comparison_sentences,
+    format_ratio,
+    remedied_config,
+    suggested_remedy,
+)
+from tests.support.app_test import APP, TIMEOUT, chart_rows
+from tests.support.frames import start_ratio
 
 SMALL = {"data.num_samples": 256, "probe.num_samples": 64, "model.width": 8, "training.epochs": 2}
 # As tests/test_numerical_faults.py: SGD at 10 on a depth-3 ReLU/He net overflows within 20 epochs.
@@ -21,15 +28,6 @@ DIVERGING = {"model.depth": 3, "model.width": 32, "model.activation": "relu", "m
 def small(**overrides):
     """A small experiment that trains in about a second."""
     return load_config({}, overrides={**SMALL, **overrides})
-
-
-def start_ratio(layers, column: str, step=None) -> float:
-    """Layer 1 over the last hidden layer at a step (default the first), read straight from the frame."""
-    step = layers["step"].min() if step is None else step
-    hidden = layers.query("layer_kind == 'hidden' and step == @step")
-    first = hidden.loc[hidden["layer"].idxmin(), column]
-    last = hidden.loc[hidden["layer"].idxmax(), column]
-    return float(np.float64(first) / np.float64(last))
 
 
 @pytest.mark.parametrize("remedy", list(REMEDIES))
@@ -117,7 +115,7 @@ def fixed_in_app() -> AppTest:
     app = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for key, value in QUERY.items():
         app.query_params[key] = value
-    app.switch_page("app_pages/experiment.py")
+    app.switch_page("app/pages/experiment.py")
     app.run()
     assert not app.exception
     (picker,) = [box for box in app.selectbox if (box.key or "").startswith("fix_remedy_")]
@@ -154,7 +152,7 @@ def test_fix_it_over_the_hosted_caps_is_refused_with_a_message_and_keeps_the_run
     app = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for key, value in QUERY.items():
         app.query_params[key] = value
-    app.switch_page("app_pages/experiment.py")
+    app.switch_page("app/pages/experiment.py")
     app.run()
     monkeypatch.setenv("LAB_MAX_RUN_MEMORY_MB", "1")
     (button,) = [button for button in app.button if (button.key or "").startswith("fix_button_")]

@@ -3,11 +3,11 @@ import re
 import string
 from pathlib import Path
 
-from lab.activations import HIDDEN_ACTIVATIONS
-from lab.chart_labels import KOREAN
-from lab.i18n import DESCRIPTIONS_KO, TEXT, translate
+from lab.science.activations import HIDDEN_ACTIVATIONS
+from lab.text.chart_labels import KOREAN
+from lab.text.i18n import DESCRIPTIONS_KO, TEXT, translate
 
-APP = Path(__file__).resolve().parent.parent / "app_pages"
+APP = Path(__file__).resolve().parent.parent / "app"
 
 
 def placeholders(text: str) -> set[str]:

@@ -3,14 +3,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from lab.initializers import VARIANCE_SCALING, initial_values, network_weights
+from lab.science.initializers import VARIANCE_SCALING, initial_values, network_weights
 
 SHAPE = (300, 200)
 
 
 def keras_sample(name: str, shape: tuple) -> np.ndarray:
     """A draw from Keras' initializer of that name (classic: VarianceScaling(1/3, fan_in, uniform))."""
-    from lab.tf_runtime import import_tensorflow
+    from lab.training.runtime import import_tensorflow
 
     import_tensorflow()
     import keras

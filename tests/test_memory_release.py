@@ -1,6 +1,6 @@
 """A finished run leaves nothing in TensorFlow's process-wide gradient registry (the app trains many runs)."""
 from lab import run
-from tests.conftest import tiny_config
+from tests.support.configs import tiny_config
 
 
 def custom_gradient_entries() -> int:
@@ -11,8 +11,8 @@ def custom_gradient_entries() -> int:
 
 
 def test_runs_do_not_accumulate_registered_gradient_graphs():
-    run(tiny_config(**{"seed": 100}))  # TensorFlow loaded, first traces done
+    run(tiny_config(seed=100))  # TensorFlow loaded, first traces done
     before = custom_gradient_entries()
     for seed in range(101, 104):
-        run(tiny_config(**{"seed": seed}))
+        run(tiny_config(seed=seed))
     assert custom_gradient_entries() == before

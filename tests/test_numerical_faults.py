@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from lab.experiment import prepare_data
-from lab.report import verdict
-from tests.test_app import experiment_page, press_train, set_small
-from tests.test_experiment import tiny_config
-from tests.test_probes_reference import numpy_backward
+from lab.contract.run_data import prepare_data
+from lab.readings.report import verdict
+from tests.support.app_test import experiment_page, press_train, set_small
+from tests.support.configs import tiny_config
+from tests.support.numpy_reference import numpy_backward
 
 SMALLEST_FLOAT32 = float(np.finfo(np.float32).smallest_subnormal)
 
 
 def test_float32_underflow_is_reported_as_exactly_zero_where_float64_is_tiny_but_not_zero():
-    from lab.trainer import Trainer
+    from lab.training.trainer import Trainer
 
     config = tiny_config(**{"model.activation": "sigmoid", "model.depth": 100, "model.width": 4, "training.epochs": 0})
     dataset, probe_index = prepare_data(config)

@@ -1,6 +1,6 @@
 """Every preset in experiments/ loads, runs in quick mode and shows the claim on its first line.
 Presets whose claim needs their full size (they say so) are also run at full size."""
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ def experiment_files():
     return [path for path in files if "grid" not in (yaml.safe_load(path.read_text()) or {})]
 
 
-@lru_cache(maxsize=None)
+@cache
 def result_of(name: str, quick: bool):
     """Run a preset once per test session (several claims compare presets)."""
     return run(load_config(EXPERIMENTS / f"{name}.yaml", quick=quick))

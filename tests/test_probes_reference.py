@@ -3,9 +3,10 @@ and a float64 numpy forward/backward pass written out by hand."""
 import numpy as np
 import pytest
 
-from lab import activations as act
-from lab.experiment import prepare_data
-from tests.conftest import tiny_config
+from lab.contract.run_data import prepare_data
+from lab.science import activations as act
+from tests.support.configs import tiny_config
+from tests.support.numpy_reference import numpy_backward
 
 CASES = [
     # activation, output, dataset, classes, bias initializer
@@ -23,7 +24,7 @@ CASES = [
 
 def trained_trainer(activation, output, dataset, classes, bias):
     """A Trainer after one epoch (so weights have moved), plus the kernels it started from."""
-    from lab.trainer import Trainer
+    from lab.training.trainer import Trainer
 
     config = tiny_config(**{
         "model.activation": activation, "model.output_activation": output, "model.bias_initializer": bias,
@@ -34,33 +35,6 @@ def trained_trainer(activation, output, dataset, classes, bias):
     initial = [layer.kernel.numpy().copy() for layer in trainer.network.dense_layers]
     assert trainer.train()[0] == "ok"
     return trainer, initial
-
-
-def numpy_backward(trainer):
-    """Float64 forward and backward pass by hand: per-layer kernel gradients and per-sample deltas."""
-    config = trainer.config
-    weights = [tuple(np.float64(w) for w in layer.get_weights()) for layer in trainer.network.dense_layers]
-    x, y = trainer.probe_inputs.astype(np.float64), trainer.probe_labels
-    count = len(x)
-    inputs, preacts, tensor = [], [], x
-    for kernel, bias in weights[:-1]:
-        inputs.append(tensor)
-        z = tensor @ kernel + bias
-        preacts.append(z)
-        tensor = act.value(config.model.activation, z, config.model.leaky_alpha)
-    inputs.append(tensor)
-    logits = tensor @ weights[-1][0] + weights[-1][1]
-    if config.model.output_activation == "sigmoid":
-        delta = 1.0 / (1.0 + np.exp(-logits)) - y.reshape(-1, 1)  # d BCE_i / d logit_i
-    else:
-        delta = act.softmax(logits) - np.eye(logits.shape[1])[y]  # d CE_i / d logits_i
-    deltas = [delta]
-    for index in range(len(preacts) - 1, -1, -1):
-        delta = (delta @ weights[index + 1][0].T) * act.derivative(config.model.activation, preacts[index], config.model.leaky_alpha)
-        deltas.insert(0, delta)
-    kernel_grads = [layer_input.T @ d / count for layer_input, d in zip(inputs, deltas)]
-    bias_grads = [d.sum(axis=0) / count for d in deltas]
-    return kernel_grads, bias_grads, deltas
 
 
 def final_rows(trainer):

@@ -1,28 +1,28 @@
 """Remedies (issue #7): each remedy preset shows its claim against its counterpart without the remedy,
 the probes stay exact under every remedy, the new config keys validate, re-initialisation resets every
 remedy variable, and configs without remedies keep their run ids."""
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from lab import ConfigError, ExperimentConfig, config_to_yaml, load_config, run, run_id_of
-from lab.config_io import flatten
-from lab.remedy_presets import remedy_and_counterpart, remedy_presets, without_overrides
-from lab.report import first_to_last
-from tests.conftest import tiny_config
+from lab.contract.config_io import flatten
+from lab.readings.claims import remedy_and_counterpart, remedy_presets, without_overrides
+from lab.readings.report import first_to_last
+from tests.support.configs import tiny_config
 
 AT_INITIALISATION = {"training.epochs": 0}
 
 
-@lru_cache(maxsize=None)
+@cache
 def preset_result(name: str):
     """The remedy preset, quick (it trains: every preset must run in quick mode)."""
     return run(load_config(remedy_presets()[name], quick=True))
 
 
-@lru_cache(maxsize=None)
+@cache
 def counterpart_result(name: str, trained: bool = False):
     """The same preset without its remedy, quick; at initialisation only unless the claim needs training."""
     path = remedy_presets()[name]
@@ -74,7 +74,7 @@ def claim_selu_lecun():
 
 def dead_at_birth(kernel_initializer: str, seeds: range) -> pd.DataFrame:
     """Per seed, the rai preset's net at initialisation (quick): mean dead fraction and whole dead layers."""
-    from lab.sweep_worker import run_one
+    from lab.sweeps.worker import run_one
 
     rows = []
     for seed in seeds:
@@ -107,7 +107,7 @@ def test_every_remedy_preset_has_a_claim_a_counterpart_and_a_check():
 
 
 def test_remedy_presets_fit_the_hosted_caps():
-    from lab.resources import check_resources, hosted_limits
+    from lab.contract.resources import check_resources, hosted_limits
 
     for path in remedy_presets().values():
         check_resources(load_config(path), hosted_limits())
@@ -141,8 +141,8 @@ TF_ACTIVATIONS = {"tanh": "tanh", "relu": "relu", "sigmoid": "sigmoid", "selu": 
 
 def trained_trainer(overrides: dict):
     """A Trainer after one epoch (weights, batch-norm scales and moving statistics have moved)."""
-    from lab.experiment import prepare_data
-    from lab.trainer import Trainer
+    from lab.contract.run_data import prepare_data
+    from lab.training.trainer import Trainer
 
     config = tiny_config(**{"training.epochs": 1, **overrides})
     dataset, probe_index = prepare_data(config)
@@ -153,7 +153,7 @@ def trained_trainer(overrides: dict):
 
 def normalized(tf, kind: str, tensor, gamma, beta):
     """Textbook batch norm (batch statistics) or layer norm (each sample over its units), Keras' epsilon."""
-    from lab.models import NORMALIZATION_EPSILON
+    from lab.training.models import NORMALIZATION_EPSILON
 
     mean, variance = tf.nn.moments(tensor, axes=[0] if kind == "batch" else [1], keepdims=True)
     return (tensor - mean) / tf.sqrt(variance + NORMALIZATION_EPSILON) * gamma + beta
@@ -248,7 +248,7 @@ def test_probes_match_a_plain_tape_and_the_textbook_network_under_each_remedy(ca
 
 
 def test_reinitialize_resets_every_variable_as_a_fresh_build():
-    from lab.models import build_network, reinitialize
+    from lab.training.models import build_network, reinitialize
 
     config = tiny_config(**{"model.normalization": "batch", "model.residual_every": 1, "model.kernel_initializer": "rai",
                             "model.activation": "relu"})
@@ -265,7 +265,7 @@ def test_reinitialize_resets_every_variable_as_a_fresh_build():
 
 
 def test_fast_path_equals_building_a_fresh_model_for_each_seed_with_remedies():
-    from lab.sweep_worker import run_one
+    from lab.sweeps.worker import run_one
 
     for overrides in ({"model.normalization": "batch", "model.residual_every": 2, "model.kernel_initializer": "rai",
                        "model.activation": "relu"},
@@ -280,7 +280,7 @@ def test_fast_path_equals_building_a_fresh_model_for_each_seed_with_remedies():
 def test_rai_draws_one_beta_entry_per_unit_anywhere_among_its_weights_and_bias():
     from scipy import stats
 
-    from lab.initializers import RAI_SIGMA, network_weights, rai_layer
+    from lab.science.initializers import RAI_SIGMA, network_weights, rai_layer
 
     fan_in, units = 100, 20_000
     kernel, bias = rai_layer(np.random.default_rng(0), (fan_in, units))
@@ -314,13 +314,13 @@ def test_rai_draws_one_beta_entry_per_unit_anywhere_among_its_weights_and_bias()
      "model.normalization_position: must be one of 'before' or 'after' (got 'middle')"),
     ({"model.residual_every": -1}, "model.residual_every: must be greater than or equal to 0 (got -1)"),
     ({"model.residual_every": 1.5}, "model.residual_every: must be a valid integer (got 1.5)"),
-    ({"model.residual_every": 11}, "model.residual_every: a skip every 11 blocks needs at least that many hidden layers "
-                                   "(model.depth is 10); use 0 (no skips) up to 10"),
-    ({"model.kernel_initializer": "raii"}, "model.kernel_initializer: must be one of 'glorot_uniform', 'glorot_normal', "
-                                           "'he_normal', 'he_uniform', 'lecun_normal', 'classic' or 'rai' (got 'raii')"),
+    ({"model.residual_every": 11}, ("model.residual_every: a skip every 11 blocks needs at least that many hidden layers "
+                                    "(model.depth is 10); use 0 (no skips) up to 10")),
+    ({"model.kernel_initializer": "raii"}, ("model.kernel_initializer: must be one of 'glorot_uniform', 'glorot_normal', "
+                                            "'he_normal', 'he_uniform', 'lecun_normal', 'classic' or 'rai' (got 'raii')")),
     ({"model.kernel_initializer": "rai", "model.bias_initializer": -1.0},
-     "model.bias_initializer: rai draws each unit's bias together with its weights (Lu et al. 2019), so leave "
-     "bias_initializer at zeros (got -1.0)"),
+     ("model.bias_initializer: rai draws each unit's bias together with its weights (Lu et al. 2019), so leave "
+      "bias_initializer at zeros (got -1.0)")),
     ({"training.clip_norm": 0}, "training.clip_norm: must be null (off) or a number > 0 and at most 1e+06 (got 0)"),
     ({"training.clip_value": -1.0}, "training.clip_value: must be null (off) or a number > 0 and at most 1e+06 (got -1.0)"),
     ({"training.clip_norm": "big"}, "training.clip_norm: must be null (off) or a number > 0 and at most 1e+06 (got 'big')"),
@@ -328,8 +328,8 @@ def test_rai_draws_one_beta_entry_per_unit_anywhere_among_its_weights_and_bias()
     ({"training.clip_value": float("inf")},
      "training.clip_value: must be null (off) or a number > 0 and at most 1e+06 (got inf)"),
     ({"training.clip_norm": 1.0, "training.clip_value": 0.5},
-     "training.clip_value: set at most one of training.clip_norm and training.clip_value (Keras optimizers clip one way): "
-     "clip_norm rescales the whole gradient, clip_value clips each element"),
+     ("training.clip_value: set at most one of training.clip_norm and training.clip_value (Keras optimizers clip one way): "
+      "clip_norm rescales the whole gradient, clip_value clips each element")),
 ])
 def test_bad_remedy_values_name_the_field_and_what_is_allowed(overrides, message):
     with pytest.raises(ConfigError) as caught:
@@ -354,7 +354,7 @@ def test_remedies_round_trip_and_only_remedies_that_are_on_are_written():
     # A position without a normalisation does nothing, but it was asked for: it is written (a different id).
     assert "normalization_position: after" in config_to_yaml(load_config({}, overrides={"model.normalization_position": "after"}))
     # Every field, remedies off included, is a place a sweep grid or the app can set.
-    from lab.sweep_config import GRID_KEYS
+    from lab.sweeps.sweep_config import GRID_KEYS
 
     remedy_keys = {"model.normalization", "model.normalization_position", "model.residual_every", "training.clip_norm",
                    "training.clip_value"}
@@ -380,15 +380,15 @@ SWEEPS_BEFORE_THE_REMEDIES = {
 def test_configs_without_remedies_keep_their_run_ids():
     import hashlib
 
-    from lab.remedy_presets import REMEDIES
-    from lab.sweep_config import expand, expanded_yaml, load_sweep
+    from lab.readings.claims import REMEDIES
+    from lab.sweeps.sweep_config import expand, expanded_yaml, load_sweep
 
     experiments = REMEDIES.parent
     assert run_id_of(ExperimentConfig()) == "b85bb760b071"
     for name, (full, quick) in RUN_IDS_BEFORE_THE_REMEDIES.items():
         path = experiments / f"{name}.yaml"
         assert (run_id_of(load_config(path)), run_id_of(load_config(path, quick=True))) == (full, quick), name
-    digest = lambda text: hashlib.sha256(text.encode()).hexdigest()[:12]  # noqa: E731
+    digest = lambda text: hashlib.sha256(text.encode()).hexdigest()[:12]
     for name, (sweep_yaml, run_ids) in SWEEPS_BEFORE_THE_REMEDIES.items():
         sweep, base = load_sweep(experiments / "sweeps" / f"{name}.yaml")
         planned = expand(sweep, base)
@@ -397,7 +397,7 @@ def test_configs_without_remedies_keep_their_run_ids():
 
 
 def test_a_remedy_preset_loaded_in_the_app_keeps_its_remedy_through_train():
-    from tests.test_app import experiment_page, press_train, set_small
+    from tests.support.app_test import experiment_page, press_train, set_small
 
     app = experiment_page()
     app.selectbox(key="w.preset").set_value("remedies/batch_norm")

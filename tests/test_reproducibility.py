@@ -19,9 +19,8 @@ import pytest
 
 import lab
 from lab import load_config, run
-from lab.store import FRAME_FILES, SUMMARY_FILE, folder_name, save
+from lab.runs.store import FRAME_FILES, SUMMARY_FILE, folder_name, save
 
-ROOT = Path(__file__).resolve().parent.parent
 BASE = """
 data: {dataset: moons, num_samples: 96, noise: 0.2}
 model: {depth: 3, width: 6, activation: tanh}
@@ -43,8 +42,8 @@ VERSION_KEYS = {"python", "tensorflow", "keras", "numpy", "pandas", "platform"}
 
 
 def lab_process(arguments: list[str], cwd: Path) -> subprocess.Popen:
-    """`python -m lab ...` started in the background (lab on the path, as a user runs it)."""
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    """`python -m lab ...` started in the background (the lab installed, as a user runs it)."""
+    environment = dict(os.environ)
     environment.pop("LAB_DEBUG", None)
     return subprocess.Popen([sys.executable, "-m", "lab", *arguments], cwd=cwd, env=environment,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -52,7 +51,7 @@ def lab_process(arguments: list[str], cwd: Path) -> subprocess.Popen:
 
 def finish(process: subprocess.Popen) -> None:
     """Wait for a background command and require success."""
-    stdout, stderr = process.communicate(timeout=600)
+    _stdout, stderr = process.communicate(timeout=600)
     assert process.returncode == 0, f"{' '.join(process.args)}: exit {process.returncode}: {stderr[-2000:]}"
 
 
@@ -119,7 +118,7 @@ def test_summary_records_the_versions_and_threads_of_the_interpreter_that_ran(fo
     import keras
     import tensorflow as tf
 
-    from lab.tf_runtime import thread_count, thread_settings
+    from lab.training.runtime import thread_count, thread_settings
 
     expected_versions = {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
                          "numpy": np.__version__, "pandas": pd.__version__, "platform": platform.platform()}

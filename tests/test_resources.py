@@ -6,10 +6,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lab import ConfigError, load_config
-from lab.resources import Limits, check_resources, estimate, headless_limits, hosted_limits
+from lab.contract.resources import Limits, check_resources, estimate, headless_limits, hosted_limits
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,7 +64,7 @@ def test_the_cli_refuses_before_anything_is_written(tmp_path):
     config.write_text("model: {depth: 60, width: 512}\ntraining: {epochs: 500}\n")
     out = tmp_path / "runs"
     completed = subprocess.run([sys.executable, "-m", "lab", "run", str(config), "--out", str(out)], cwd=ROOT,
-                               capture_output=True, text=True, env={**_environment(), "LAB_MAX_RUN_SECONDS": "60"})
+                               capture_output=True, text=True, check=False, env={**_environment(), "LAB_MAX_RUN_SECONDS": "60"})
     assert completed.returncode == 2
     assert completed.stderr.count("\n") == 1 and "estimated time" in completed.stderr and "Traceback" not in completed.stderr
     assert not out.exists()
@@ -74,7 +75,7 @@ def test_a_sweep_over_the_caps_names_its_cell_and_writes_nothing(tmp_path):
     sweep.write_text("name: big\nbase: {training: {epochs: 5}}\ngrid: {model.width: [8, 1024]}\nseeds: 2\n")
     out = tmp_path / "sweep"
     completed = subprocess.run([sys.executable, "-m", "lab", "sweep", str(sweep), "--out", str(out)], cwd=ROOT,
-                               capture_output=True, text=True, env={**_environment(), "LAB_MAX_RUN_MEMORY_MB": "100"})
+                               capture_output=True, text=True, check=False, env={**_environment(), "LAB_MAX_RUN_MEMORY_MB": "100"})
     assert completed.returncode == 2
     assert "'model.width': 1024" in completed.stderr and "estimated memory" in completed.stderr
     assert not out.exists() or not any(out.iterdir())
@@ -89,12 +90,12 @@ def _environment() -> dict:
 def test_the_app_refuses_a_run_over_the_hosted_caps_with_its_estimate(monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from tests.test_app import APP, TIMEOUT
+    from tests.support.app_test import APP, TIMEOUT
 
     monkeypatch.setenv("LAB_MAX_RUN_SECONDS", "1")  # a deployment's own cap; every run of depth 40 is over it
     app = AppTest.from_file(APP, default_timeout=TIMEOUT)
     app.query_params["model.depth"] = "40"
-    app.switch_page("app_pages/experiment.py")
+    app.switch_page("app/pages/experiment.py")
     app.run()
     assert not app.exception
     errors = " ".join(error.value for error in app.error)

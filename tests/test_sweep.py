@@ -1,5 +1,4 @@
 """Sweeps: validation up front, the fast path's exactness, engines that agree, and resumption after a kill."""
-import os
 import signal
 import subprocess
 import sys
@@ -10,11 +9,10 @@ import pandas as pd
 import pytest
 
 from lab import ConfigError, load_config, run
-from lab.store import load
-from lab.sweep import run_sweep
-from lab.sweep_config import load_sweep
+from lab.runs.store import load
+from lab.sweeps.runner import run_sweep
+from lab.sweeps.sweep_config import load_sweep
 
-ROOT = Path(__file__).resolve().parent.parent
 SWEEP = """
 name: test_sweep
 base: {data: {dataset: gaussian, num_features: 6, num_samples: 128}, model: {width: 6}, training: {epochs: 0}, probe: {num_samples: 32}}
@@ -59,7 +57,7 @@ def test_quick_keeps_the_first_and_last_axis_values_and_three_seeds(tmp_path):
 
 
 def test_fast_path_equals_building_a_fresh_model_for_each_seed():
-    from lab.sweep_worker import run_one
+    from lab.sweeps.worker import run_one
 
     base = {"data": {"dataset": "moons", "num_samples": 128}, "model": {"depth": 5, "width": 8, "activation": "tanh",
             "bias_initializer": "random_normal"}, "training": {"epochs": 0}, "probe": {"num_samples": 32}}
@@ -111,9 +109,8 @@ def test_another_sweep_into_the_same_folder_is_refused(reference, tmp_path):
 def test_a_sweep_killed_mid_way_resumes_to_the_same_table(tmp_path):
     text = SWEEP.replace("training: {epochs: 0}", "training: {epochs: 3}").replace("seeds: 3", "seeds: 6")
     path = write(tmp_path, text)
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "lab", "sweep", str(path), "--out", str(tmp_path / "killed")]
-    process = subprocess.Popen(command, cwd=tmp_path, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     runs = tmp_path / "killed" / "runs"
     deadline = time.time() + 120
     while time.time() < deadline and len(list(runs.glob("*/summary.json"))) < 5:
@@ -135,5 +132,5 @@ def test_a_sweep_killed_mid_way_resumes_to_the_same_table(tmp_path):
 
 def test_the_written_sweep_yaml_reruns_the_same_sweep(reference, tmp_path):
     run_sweep(write(tmp_path, SWEEP), tmp_path / "out", quick=True)
-    again, progress = run_sweep(tmp_path / "out" / "sweep.yaml", tmp_path / "out")
+    _, progress = run_sweep(tmp_path / "out" / "sweep.yaml", tmp_path / "out")
     assert progress.skipped == progress.total  # the expanded file plans exactly the runs already there

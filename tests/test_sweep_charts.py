@@ -1,4 +1,4 @@
-"""Tests for lab.sweep_charts: the sweep charts hold numpy's statistics of the ok runs, zeros at a labelled floor."""
+"""Tests for lab.charts.sweep_charts: the sweep charts hold numpy's statistics of the ok runs, zeros at a labelled floor."""
 
 import math
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lab import sweep_charts
-from lab.gallery_charts import OKABE_ITO
+from lab.charts import sweep_charts
+from lab.charts.gallery_charts import OKABE_ITO
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 INITIALIZER = "glorot_uniform"
@@ -242,7 +242,7 @@ def test_born_dead_theory_bound_dashed_only_when_given(dead_sweep):
     assert len(rows) == 18 and {row["width"] for row in rows} == {8, 64}  # width 128 was not measured
     assert all(row["bound"] == min(1.0, row["depth"] * 2.0 ** -row["width"] * 40) for row in rows)
     assert theory_views(sweep_charts.born_dead_chart(dead_sweep).to_dict()) == []
-    # The unprefixed columns of lab.theory.born_dead_curve are accepted too.
+    # The unprefixed columns of lab.science.theory.born_dead_curve are accepted too.
     unprefixed = theory.rename(columns={"model.width": "width", "model.depth": "depth"})
     spec = sweep_charts.born_dead_chart(dead_sweep, theory=unprefixed).to_dict()
     (dashed,) = theory_views(spec)

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.sweep import run_sweep
-from lab.sweep_table import read_sweep_csv
+from lab.sweeps.runner import run_sweep
+from lab.sweeps.table import read_sweep_csv
 
 SWEEPS = Path(__file__).resolve().parent.parent / "experiments" / "sweeps"
 

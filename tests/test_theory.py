@@ -1,4 +1,4 @@
-"""lab.theory against closed forms, numpy, Keras' own initializers and measured runs at step 0.
+"""lab.science.theory against closed forms, numpy, Keras' own initializers and measured runs at step 0.
 
 Measured runs use the gaussian data set (32 standardised features), width 64 (wider is closer to
 the mean-field assumptions), a 256-sample probe and `training.epochs: 0`, so every number is the
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from lab import load_config, run, theory
-from lab.config import KERNEL_INITIALIZERS
-from lab.initializers import initial_values
+from lab import load_config, run
+from lab.science import theory
+from lab.science.initializers import KERNEL_INITIALIZERS, initial_values
 
 SEEDS = range(10)
 WIDTH, NUM_FEATURES = 64, 32
@@ -27,7 +27,7 @@ SIGNAL_CASES = [
 
 def keras_kernel(initializer, shape):
     """A kernel drawn by Keras' own initializer of that name (classic: VarianceScaling(1/3, fan_in, uniform))."""
-    from lab.tf_runtime import import_tensorflow
+    from lab.training.runtime import import_tensorflow
 
     import_tensorflow()
     import keras
@@ -43,7 +43,7 @@ def keras_kernel(initializer, shape):
 def test_weight_variance_matches_keras_and_lab_samples(initializer):
     """Sample variances of a 400 x 300 kernel (120 000 entries) are within 2% of the formula.
 
-    Both Keras' initializer (the convention) and lab.initializers (what runs draw, with numpy) are
+    Both Keras' initializer (the convention) and lab.science.initializers (what runs draw, with numpy) are
     checked. The relative standard error of a variance from 120 000 draws is about 0.4%: 2% is 5 of them.
     """
     shape = (400, 300)  # Keras kernels are (fan_in, fan_out)
@@ -66,7 +66,7 @@ def test_gaussian_expectation_matches_closed_forms():
     assert theory.gaussian_expectation(np.square, 0.5, q) == pytest.approx(q + 0.25, rel=1e-12)
     assert theory.gaussian_expectation(lambda z: np.maximum(z, 0.0) ** 2, 0.0, q) == pytest.approx(q / 2, rel=1e-12)
     assert theory.gaussian_expectation(np.tanh, 0.0, q) == pytest.approx(0.0, abs=1e-14)  # odd function
-    step_slope = lambda z: np.zeros_like(z) ** 2  # noqa: E731  (the step's derivative is 0 everywhere)
+    step_slope = lambda z: np.zeros_like(z) ** 2
     assert theory.gaussian_expectation(step_slope, 0.3, q) == 0.0
     assert theory.gaussian_expectation(np.square, 2.0, 0.0) == 4.0
 
@@ -81,7 +81,7 @@ def test_gaussian_expectation_resolves_kinks_and_saturation():
     relu_square = (mean**2 + variance) * stats.norm.cdf(t) + mean * spread * stats.norm.pdf(t)
     relu_estimate = theory.gaussian_expectation(lambda z: np.maximum(z, 0.0) ** 2, mean, variance, breakpoints=(0.0,))
     assert relu_estimate == pytest.approx(relu_square, abs=1e-9)
-    slope_square = lambda z: (1.0 - np.tanh(z) ** 2) ** 2  # noqa: E731
+    slope_square = lambda z: (1.0 - np.tanh(z) ** 2) ** 2
     reference = integrate.quad(lambda x: slope_square(math.sqrt(10.0) * x) * stats.norm.pdf(x), -30, 30, limit=500)[0]
     assert theory.gaussian_expectation(slope_square, 0.0, 10.0) == pytest.approx(reference, abs=1e-9)
     with pytest.raises(ValueError):
@@ -153,7 +153,7 @@ def test_born_dead_bound_is_exact_at_one_input_by_monte_carlo():
 
 # --- against measured runs -----------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def measured_log10_ratios(activation, initializer, depth):
     """Per-seed log10 of layer 1 over layer depth at step 0: (preact_grad_rms ratios, grad_norm ratios)."""
     signal, grad = [], []

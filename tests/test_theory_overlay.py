@@ -1,9 +1,10 @@
-"""Theory beside one run: pinned to the run's last hidden layer, following lab.theory's relative profile."""
+"""Theory beside one run: pinned to the run's last hidden layer, following lab.science.theory's relative profile."""
 import numpy as np
 
-from lab import charts, theory
-from lab.theory_overlay import theory_profile
-from tests.conftest import tiny_config
+from lab.charts import run_charts as charts
+from lab.readings.theory_overlay import theory_profile
+from lab.science import theory
+from tests.support.configs import tiny_config
 
 
 def test_overlay_is_anchored_at_the_last_hidden_layer_and_follows_theory():

@@ -5,11 +5,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab import run
-from lab.fix_it import format_ratio
-from lab.i18n import TEXT, fact_sentences
-from lab.tour import SECTIONS, claim_holds, section
-from tests.test_app import APP, TIMEOUT, chart_rows
-from tests.test_fix_it import start_ratio  # layer 1 over the last hidden layer, read from the frame
+from lab.readings.fix_it import format_ratio
+from lab.readings.tour import SECTIONS, claim_holds, section
+from lab.text.i18n import TEXT, fact_sentences
+from tests.support.app_test import APP, TIMEOUT, chart_rows
+from tests.support.frames import start_ratio  # layer 1 over the last hidden layer, read from the frame
 
 ORDER = ["step", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"]
 
@@ -84,7 +84,7 @@ def test_facts_are_the_runs_numbers(tour_runs):
 def tour_page(language: str = "en") -> AppTest:
     app = AppTest.from_file(APP, default_timeout=TIMEOUT)
     app.query_params["lang"] = language
-    app.switch_page("app_pages/tour.py")
+    app.switch_page("app/pages/tour.py")
     return app.run()
 
 
@@ -120,9 +120,9 @@ def test_running_a_section_shows_the_runs_numbers_and_the_remedys(tour_runs):
 
 
 def test_a_claim_the_numbers_do_not_bear_out_is_shown_as_qualified(monkeypatch):
-    import lab.tour
+    import lab.readings.tour
 
-    monkeypatch.setattr(lab.tour, "claim_holds", lambda *arguments: False)  # the page reads the module's test each rerun
+    monkeypatch.setattr(lab.readings.tour, "claim_holds", lambda *arguments: False)  # the page reads the module's test each rerun
     app = tour_page()
     if "tour_run_relu" in {button.key for button in app.button}:
         app = app.button(key="tour_run_relu").click().run(timeout=TIMEOUT)
@@ -147,7 +147,7 @@ def test_the_tour_runs_headless_and_prints_the_same_numbers(tour_runs):
     import subprocess
     import sys
 
-    completed = subprocess.run([sys.executable, "-m", "lab.tour", "--lang", "ko", "--quick"], capture_output=True, text=True,
+    completed = subprocess.run([sys.executable, "-m", "lab", "tour", "--lang", "ko", "--quick"], capture_output=True, text=True,
                                timeout=600, check=True)
     text = completed.stdout
     assert [line for line in text.splitlines() if line and not line.startswith(" ")] == [TEXT["ko"][f"tour_{key}_title"] for key in ORDER]

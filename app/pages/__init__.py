@@ -1,0 +1,2 @@
+"""The app's pages (st.Page scripts), one per entry of the navigation.
+"""

@@ -1,0 +1,127 @@
+"""Sweeps page: the depth and born-dead views of a sweep, theory dashed beside; open one or run a small one."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from lab import ConfigError
+from lab.contract.config_io import parse_yaml
+from lab.contract.presets import sweep_presets
+from lab.sweeps.runner import plan_sweep, run_sweep
+from lab.charts.sweep_charts import born_dead_chart, depth_view_chart, sweep_summary_table
+from lab.sweeps.table import read_sweep_csv
+from lab.sweeps.theory_views import theory_frames
+from app.shared import flash, show_flash, t, training_queue
+
+LOCAL_FOLDERS = (Path("sweeps"), Path("runs"))  # where a local user's `--out` folders usually are
+MAX_APP_SWEEP_RUNS = 300  # a bigger sweep runs with --quick here, or with python -m lab sweep
+
+
+def local_sweeps() -> dict[str, Path]:
+    """Sweep folders (holding sweep.csv and sweep.yaml) under ./sweeps and ./runs, when the app runs locally."""
+    found = {}
+    for root in LOCAL_FOLDERS:
+        if root.is_dir():
+            for table in sorted(root.glob("*/sweep.csv")):
+                if (table.parent / "sweep.yaml").is_file():
+                    found[str(table.parent)] = table.parent
+    return found
+
+
+def load_views(folder: Path) -> dict:
+    """sweep.csv with the theory frames its sweep.yaml implies."""
+    _, _, planned = plan_sweep(folder / "sweep.yaml")
+    frame = read_sweep_csv(folder / "sweep.csv")
+    depth_theory, dead_theory = theory_frames(frame, planned)
+    return {"name": folder.name, "frame": frame, "depth": depth_theory, "dead": dead_theory}
+
+
+def require_inline_base(data: bytes) -> None:
+    """ConfigError unless an uploaded sweep.yaml carries its base inline, as every sweep.yaml the lab writes does.
+
+    A base given as a path would make the server read one of its own files for a stranger.
+    """
+    raw = parse_yaml(data.decode("utf-8"), what="sweep.yaml")
+    if isinstance(raw, dict) and "base" in raw and not isinstance(raw["base"], dict):
+        raise ConfigError("sweep.yaml: base must be written inline (a mapping), as in the sweep.yaml a sweep writes; "
+                          "an uploaded sweep cannot name files on this server")
+
+
+def open_uploads() -> None:
+    """Callback: sweep.csv and sweep.yaml uploaded together."""
+    files = {upload.name: upload for upload in st.session_state.get("sweep_upload") or []}
+    if not {"sweep.csv", "sweep.yaml"} <= set(files):
+        return
+    with tempfile.TemporaryDirectory(prefix="lab-sweep-") as temporary:
+        for name in ("sweep.csv", "sweep.yaml"):
+            (Path(temporary) / name).write_bytes(files[name].getvalue())
+        try:
+            require_inline_base(files["sweep.yaml"].getvalue())
+            st.session_state["sweep_view"] = {**load_views(Path(temporary)), "name": "uploaded sweep"}
+        except (ConfigError, ValueError, KeyError, OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
+            flash("error", t("run_error", message=error))
+
+
+def run_small(preset: Path, progress_area) -> None:
+    """Run a preset sweep here (quick when it is over the app's cap), with a progress bar."""
+    _, _, planned = plan_sweep(preset)
+    quick = len(planned) > MAX_APP_SWEEP_RUNS
+    bar = progress_area.progress(0.0, text=f"{preset.stem}: 0 / …")
+
+    def on_progress(progress):
+        bar.progress(progress.done / max(progress.total, 1), text=f"{preset.stem}: {progress.done} / {progress.total}")
+
+    with training_queue().slot(on_wait=lambda position: progress_area.info(t("queue_wait", position=position))):
+        with tempfile.TemporaryDirectory(prefix="lab-sweep-") as temporary:
+            run_sweep(preset, temporary, quick=quick, on_progress=on_progress)
+            st.session_state["sweep_view"] = {**load_views(Path(temporary)), "name": preset.stem + (" (quick)" if quick else "")}
+
+
+def sources_ui() -> None:
+    """Run a preset sweep, open a local sweep folder, or upload sweep.csv with sweep.yaml."""
+    presets = sweep_presets()
+    left, right = st.columns([3, 1])
+    name = left.selectbox(t("sweep_preset"), list(presets), key="sweep_preset")
+    progress_area = st.empty()
+    if right.button(t("sweep_run"), width="stretch"):
+        run_small(presets[name], progress_area)
+    st.caption(t("sweep_cap", runs=MAX_APP_SWEEP_RUNS))
+    folders = local_sweeps()
+    if folders:
+        left, right = st.columns([3, 1])
+        chosen = left.selectbox(t("sweep_folder"), list(folders), key="sweep_folder")
+        if right.button(t("compare_open"), width="stretch"):
+            try:
+                st.session_state["sweep_view"] = load_views(folders[chosen])
+            except (ConfigError, ValueError, OSError) as error:
+                st.error(t("run_error", message=error))
+    st.file_uploader(t("sweep_upload"), type=["csv", "yaml"], accept_multiple_files=True,
+                     key="sweep_upload", on_change=open_uploads)
+
+
+def views(view: dict) -> None:
+    """The depth views (signal and weight gradient), the born-dead view and the per-cell table."""
+    frame = view["frame"]
+    st.subheader(view["name"])
+    if frame["model.depth"].nunique() > 1:
+        left, right = st.columns(2)
+        left.altair_chart(depth_view_chart(frame, "log10_signal_ratio_start", theory=view["depth"]), width="stretch")
+        right.altair_chart(depth_view_chart(frame, "log10_grad_ratio_start", theory=view["depth"]), width="stretch")
+        st.altair_chart(born_dead_chart(frame, theory=view["dead"]), width="stretch")
+    st.dataframe(sweep_summary_table(frame), width="stretch")
+
+
+def main() -> None:
+    """The sweeps page."""
+    st.title(t("tab_sweeps"))
+    show_flash()
+    sources_ui()
+    view = st.session_state.get("sweep_view")
+    if view is not None:
+        views(view)
+
+
+main()

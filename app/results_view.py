@@ -1,0 +1,157 @@
+"""The results of one run: verdict, gradient profile, heatmap, dead units, curves, boundary, histogram, downloads."""
+from __future__ import annotations
+
+import tempfile
+
+import streamlit as st
+
+from lab import config_to_yaml
+
+from lab.charts import run_charts as charts
+
+from lab.readings import report
+
+from lab.runs import store
+from lab.runs.archive import folder_to_zip
+from lab.text.chart_labels import chart_labels
+from lab.contract.run_data import prepare_data
+from lab.contract.result import RunResult
+from lab.readings.theory_overlay import theory_profile
+from app import fix_it_view
+from app.caches import cached_spec
+from app.comparison_view import MEASURES
+from app.shared import language, t
+
+
+def cached_chart(key: tuple, build) -> dict | None:
+    """A chart's Vega-Lite spec, built and validated once per (run id, view settings), in the server's budget.
+
+    A run's frames never change, so neither do its charts: rebuilding and re-validating every chart on
+    every rerun made a cached run take ~0.8 s to show. key must name the run and every setting the chart
+    depends on. The spec is drawn with st.vega_lite_chart (Altair's conversion is already done).
+    """
+    return cached_spec(("run", *key), build)
+
+
+def draw(container, spec) -> None:
+    """Draw a cached spec across the container's width."""
+    container.vega_lite_chart(spec, width="stretch")
+
+
+def csv_maker(result: RunResult, name: str):
+    """A function making one frame's CSV: the download button calls it on click, so no visitor's
+    session holds every frame as CSV bytes for a download it may never ask for (the largest run's
+    histograms are 22 MB as CSV)."""
+    return lambda: getattr(result, name).to_csv(index=False).encode("utf-8")
+
+
+def folder_zip_maker(result: RunResult):
+    """A function zipping the run folder in memory, called on click (see csv_maker)."""
+    def make() -> bytes:
+        with tempfile.TemporaryDirectory(prefix="lab-download-") as temporary:
+            return folder_to_zip(store.save(result, temporary))
+
+    return make
+
+
+def header(result: RunResult) -> None:
+    """Status, the config in one line, and the verdict computed from the numbers."""
+    summary, config = result.summary, result.config
+    st.subheader(f"{config.name} · {config.model.activation} · depth {config.model.depth} × {config.model.width}")
+    st.caption(f"run {result.run_id} · {config.data.dataset} · {config.model.kernel_initializer} · "
+               f"{config.training.optimizer} lr {config.training.learning_rate} · {config.training.epochs} epochs · seed {config.seed}")
+    if summary["status"] == "diverged":
+        st.error(t("diverged", message=summary["message"]))
+    elif summary["status"] == "stopped":
+        st.warning(summary["message"])
+    sentences = report.verdict(result.layers, config.model.depth, language())
+    if sentences:
+        st.markdown(f"**{t('verdict')}**\n\n" + "\n".join(f"- {sentence}" for sentence in sentences))
+
+
+def profile_section(result: RunResult) -> int:
+    """Measure choice, step slider, the per-layer profile and the heatmap; returns the chosen step."""
+    layers = result.layers
+    steps = sorted(int(step) for step in layers["step"].unique())
+    measure = st.radio(t("measure"), MEASURES, horizontal=True, key="view_measure", format_func=lambda m: t(f"measure_{m}"))
+    step = st.select_slider(t("step_slider"), steps, value=steps[-1], key=f"view_step_{result.run_id}") if len(steps) > 1 else steps[0]
+    shown = sorted({steps[0], step, steps[-1]})
+    lang = language()
+    left, right = st.columns(2)
+    def profile():
+        predicted = theory_profile(layers, result.config, measure)
+        return charts.gradient_profile_chart(layers, measure, steps=shown, labels=chart_labels("profile", lang, measure), theory=predicted)
+
+    key = (result.run_id, result.status, measure, lang)
+    draw(left, cached_chart(("profile", *key, tuple(shown)), profile))
+    draw(right, cached_chart(("heatmap", *key), lambda: charts.heatmap_chart(layers, measure, labels=chart_labels("heatmap", lang, measure))))
+    st.caption(t("zero_note"))
+    return step
+
+
+def units_and_curves(result: RunResult) -> None:
+    """Dead and saturated units over training, and the loss/accuracy curves."""
+    lang = language()
+    key = (result.run_id, result.status, lang)
+    left, right = st.columns(2)
+    draw(left, cached_chart(("dead", *key), lambda: charts.dead_fraction_chart(result.layers, labels=chart_labels("dead", lang))))
+    saturation = cached_chart(("saturation", *key), lambda: charts.saturation_chart(result.layers, labels=chart_labels("saturation", lang)))
+    if saturation is not None:
+        draw(right, saturation)
+    draw(st, cached_chart(("history", *key), lambda: charts.history_chart(result.history, labels=chart_labels("history", lang))))
+
+
+def boundary_and_histogram(result: RunResult, step: int) -> None:
+    """Decision boundary (2-D data) and a layer's pre-activations over the activation's derivative."""
+    lang = language()
+    left, right = st.columns(2)
+    if not result.boundary.empty:
+        def boundary():
+            points = training_points(result)
+            return charts.boundary_chart(result.boundary, points=points, labels=chart_labels("boundary", lang))
+
+        draw(left, cached_chart(("boundary", result.run_id, result.status, lang), boundary))
+    if not result.histograms.empty:
+        with right:
+            depth = result.config.model.depth
+            layer = st.selectbox(t("histogram_layer"), list(range(1, depth + 1)), key=f"view_layer_{result.run_id}")
+            chart = cached_chart(("histogram", result.run_id, result.status, step, layer, lang), lambda: charts.preactivation_histogram_chart(
+                result.histograms, step, layer, result.config.model.activation, result.config.model.leaky_alpha,
+                labels=chart_labels("histogram", lang),
+            ))
+            draw(st, chart)
+
+
+def training_points(result: RunResult):
+    """Up to 400 training points (standardised x1, x2 and label) to draw over the boundary.
+
+    Only the boundary chart's build calls it, and that chart is cached, so it needs no cache of its own.
+    """
+    import pandas as pd
+
+    dataset, _ = prepare_data(result.config)
+    count = min(400, len(dataset.x_train))
+    return pd.DataFrame({"x1": dataset.x_train[:count, 0], "x2": dataset.x_train[:count, 1], "label": dataset.y_train[:count]})
+
+
+def downloads(result: RunResult) -> None:
+    """The resolved config, the frames as CSV, and the whole run folder (which Compare can open)."""
+    st.markdown(f"**{t('downloads')}**")
+    columns = st.columns(6)
+    columns[0].download_button(t("download_config"), config_to_yaml(result.config), file_name="config.yaml", mime="text/yaml")
+    for column, name in zip(columns[1:5], ("layers", "history", "histograms", "boundary")):
+        column.download_button(f"{name}.csv", csv_maker(result, name), file_name=f"{name}.csv", mime="text/csv")
+    if result.status in ("ok", "diverged"):
+        columns[5].download_button(t("download_folder"), folder_zip_maker(result),
+                                   file_name=f"{result.config.name}-{result.run_id}.zip", mime="application/zip")
+
+
+def show(label: str, result: RunResult) -> None:
+    """Every view of one run (label: its name among the session's runs)."""
+    header(result)
+    fix_it_view.before_after(label, result)
+    fix_it_view.section(result)
+    step = profile_section(result)
+    units_and_curves(result)
+    boundary_and_histogram(result, step)
+    downloads(result)

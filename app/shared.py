@@ -1,0 +1,146 @@
+"""What the app's pages share: language, the runs of this session, the cache and the training queue."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import streamlit as st
+
+from lab import config_to_yaml, run
+from app.byte_cache import trim_oldest
+from lab.training.run import partial_result
+from lab.text.i18n import translate
+from app.memory_size import result_bytes
+from lab.contract.result import RunResult
+from app.run_queue import TrainingQueue
+from lab.training.runtime import import_tensorflow
+from app.caches import MB, cached_result, megabytes_from_environment, store_result
+
+PRELOAD_DELAY_SECONDS = 2.0
+# What one visitor's session keeps, by count and by bytes: a run is 1 to 45 MB of frames. Runs that
+# are also in the server's cache are the same objects (no copy), so this bounds what a session alone
+# can keep alive: stopped and opened runs, and runs the server's cache has evicted.
+MAX_SESSION_RUNS = 12
+DEFAULT_SESSION_MB = 128
+
+
+def language() -> str:
+    """The visitor's language: 'en' or 'ko' (chosen in the sidebar, also carried in the URL)."""
+    return st.session_state.get("lang", "en")
+
+
+def t(key: str, **values) -> str:
+    """Translate a text key into the visitor's language."""
+    return translate(key, language(), **values)
+
+
+@st.cache_resource
+def training_queue() -> TrainingQueue:
+    """The server's single training queue (shared by every session, by design)."""
+    return TrainingQueue(slots=1)
+
+
+@st.cache_resource
+def preload_tensorflow() -> threading.Thread | None:
+    """Start importing TensorFlow in the background once per server, so the first Train waits less.
+
+    LAB_PRELOAD_TENSORFLOW=0 turns it off (a server that should stay small until someone trains).
+    """
+    if os.environ.get("LAB_PRELOAD_TENSORFLOW", "1") == "0":
+        return None
+
+    def delayed_import() -> None:
+        time.sleep(PRELOAD_DELAY_SECONDS)  # let the first page reach the browser undisturbed
+        import_tensorflow()
+
+    thread = threading.Thread(target=delayed_import, name="tensorflow-preload", daemon=True)
+    thread.start()
+    return thread
+
+
+def run_label(result: RunResult) -> str:
+    """A short, unique label for a run in menus and legends."""
+    config = result.config
+    label = f"{config.name} · {config.model.activation} · depth {config.model.depth} · {result.run_id[:6]}"
+    return label if result.status == "ok" else f"{label} ({result.status})"
+
+
+def session_runs() -> dict[str, RunResult]:
+    """This session's runs, oldest first (finished, stopped, diverged and opened ones)."""
+    return st.session_state.setdefault("runs", {})
+
+
+def remember(result: RunResult, current: bool = True) -> str:
+    """Keep a run in the session (the newest, within MAX_SESSION_RUNS and LAB_SESSION_MB), by default as the current one."""
+    runs = session_runs()
+    label = run_label(result)
+    runs.pop(label, None)
+    runs[label] = result
+    max_bytes = megabytes_from_environment("LAB_SESSION_MB", DEFAULT_SESSION_MB) * MB
+    trim_oldest(runs, MAX_SESSION_RUNS, max_bytes, result_bytes)
+    if current:
+        st.session_state["current_run"] = label
+    return label
+
+
+def flash(kind: str, text: str) -> None:
+    """Queue a message for the next render (callbacks run before the page draws)."""
+    st.session_state.setdefault("flash", []).append((kind, text))
+
+
+def show_flash() -> None:
+    """Show and clear queued messages."""
+    for kind, text in st.session_state.pop("flash", []):
+        getattr(st, kind)(text)
+
+
+def recover_stopped_training() -> None:
+    """A training interrupted by Stop (or any click) left its records here: keep them as a stopped run."""
+    partial = st.session_state.pop("partial", None)
+    if partial and partial.get("layers") is not None and not partial["layers"].empty:
+        message = t("stopped_message", step=partial["step"])
+        remember(partial_result(partial["config"], partial["layers"], partial["history"], partial["step"], message))
+
+
+def obtain_result(config, progress_area, stop_key: str = "stop_training") -> tuple[RunResult, bool]:
+    """(result, from_cache): the cached result of this config, or a live training shown in progress_area.
+
+    stop_key: the Stop button's key, distinct for each training one script run may do.
+    """
+    config_yaml = config_to_yaml(config)
+    cached = cached_result(config_yaml)
+    if cached is not None:
+        return cached, True
+    # Training happens here, outside any cache, so its progress widgets are never replayed.
+    result = train_live(config, progress_area, stop_key)
+    if result.status in ("ok", "diverged"):  # deterministic outcomes; a stopped run is never cached
+        store_result(config_yaml, result)
+    return result, False
+
+
+def train_live(config, progress_area, stop_key: str = "stop_training") -> RunResult:
+    """Train in this script run with a queue place, a progress bar, a live chart and a Stop button."""
+    from lab.charts.run_charts import gradient_profile_chart
+
+    with progress_area.container():
+        status = st.status(t("training", name=config.name), expanded=True)
+        with status:
+            st.button(t("stop"), key=stop_key, help=t("stopped_message", step="…"))
+            waiting, progress, live_chart = st.empty(), st.progress(0.0, text=t("loading_tf")), st.empty()
+
+    def on_wait(position: int) -> None:
+        waiting.info(t("queue_wait", position=position))
+
+    def on_progress(step, total_steps, layers, history) -> None:
+        st.session_state["partial"].update(layers=layers, history=history, step=step)
+        progress.progress(step / max(total_steps, 1), text=t("training_step", step=step, total=total_steps))
+        live_chart.altair_chart(gradient_profile_chart(layers, "preact_grad_rms"), width="stretch")
+
+    with training_queue().slot(on_wait=on_wait):
+        waiting.empty()
+        st.session_state["partial"] = {"config": config, "layers": None, "history": None, "step": 0}
+        result = run(config, on_progress=on_progress)
+        st.session_state.pop("partial", None)
+    status.update(label=t("trained", seconds=result.summary["wall_time_seconds"]), state="complete", expanded=False)
+    return result

@@ -1,0 +1,63 @@
+"""The app's state that is not Streamlit's: query parameters <-> config, and the UI's size caps."""
+from __future__ import annotations
+
+from typing import Mapping
+
+from lab.contract.config import ExperimentConfig
+from lab.contract.config_io import ConfigError, flatten, load_config, parse_override
+from lab.contract.resources import check_resources, hosted_limits
+
+# Caps on what the app lets a visitor train, so the largest experiment stays well inside Streamlit
+# Community Cloud's ~2.7 GB (TensorFlow alone takes ~0.7 GB). Config files and the CLI allow more.
+UI_LIMITS = {
+    "model.depth": 50,
+    "model.width": 256,
+    "data.num_samples": 5000,
+    "data.num_features": 100,
+    "training.epochs": 200,
+    "training.batch_size": 512,
+    "probe.num_samples": 512,
+}
+UI_ONLY_PARAMETERS = ("lang", "tab")
+
+
+def config_to_query(config: ExperimentConfig) -> dict[str, str]:
+    """Only the fields that differ from the defaults, as strings: a short URL that reproduces the run."""
+    defaults = flatten(ExperimentConfig())
+    return {key: str(value) for key, value in flatten(config).items() if defaults.get(key) != value}
+
+
+def query_to_config(parameters: Mapping[str, str]) -> ExperimentConfig | None:
+    """The config a URL's parameters describe (None when they describe none); ConfigError if invalid."""
+    overrides = {}
+    for key, value in parameters.items():
+        if key in UI_ONLY_PARAMETERS:
+            continue
+        overrides.update([parse_override(f"{key}={value}")])
+    if not overrides:
+        return None
+    config = load_config({}, overrides=overrides)
+    check_ui_limits(config)
+    return config
+
+
+def check_ui_limits(config: ExperimentConfig) -> None:
+    """ConfigError naming every field over the app's caps, or a run estimated over the hosted memory/time caps."""
+    flat = flatten(config)
+    over = [f"{key}: at most {limit} in the app (got {flat[key]}); run larger ones with python -m lab"
+            for key, limit in UI_LIMITS.items() if flat[key] > limit]
+    if over:
+        raise ConfigError("; ".join(over))
+    check_resources(config, hosted_limits())
+
+
+def differences(configs: Mapping[str, ExperimentConfig]) -> list[dict]:
+    """Rows {'field', <label>: value, ...} for every field whose value differs between the configs."""
+    flats = {label: flatten(config) for label, config in configs.items()}
+    keys = list(next(iter(flats.values()), {}))
+    rows = []
+    for key in keys:
+        values = {label: flat.get(key) for label, flat in flats.items()}
+        if len({repr(value) for value in values.values()}) > 1:
+            rows.append({"field": key, **{label: str(value) for label, value in values.items()}})
+    return rows

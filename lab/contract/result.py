@@ -1,0 +1,74 @@
+"""RunResult: what one run produces (tidy frames + summary), and the column contract of each frame."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+FORMAT_VERSION = 1
+
+LAYER_COLUMNS = (
+    "run_id", "step", "epoch", "layer", "layer_kind", "grad_norm", "bias_grad_norm", "preact_grad_rms",
+    "weight_norm", "update_ratio", "dead_fraction", "saturated_fraction", "activation_mean", "activation_std",
+)
+HISTORY_COLUMNS = ("run_id", "epoch", "loss", "accuracy", "val_loss", "val_accuracy")
+HISTOGRAM_COLUMNS = ("run_id", "step", "epoch", "layer", "bin_left", "bin_right", "count")
+# probability = the model's probability of predicted_class at the grid point (x1, x2).
+BOUNDARY_COLUMNS = ("run_id", "x1", "x2", "predicted_class", "probability")
+
+FRAME_COLUMNS = {
+    "layers": LAYER_COLUMNS,
+    "history": HISTORY_COLUMNS,
+    "histograms": HISTOGRAM_COLUMNS,
+    "boundary": BOUNDARY_COLUMNS,
+}
+INTEGER_COLUMNS = {"step", "epoch", "layer", "count", "predicted_class"}
+TEXT_COLUMNS = {"run_id", "layer_kind"}
+
+
+def column_dtype(column: str):
+    """The contract's dtype of a column."""
+    return "int64" if column in INTEGER_COLUMNS else object if column in TEXT_COLUMNS else "float64"
+
+
+_EMPTY: dict[str, pd.DataFrame] = {}
+
+
+def frame(name: str, rows: list[dict] | None = None) -> pd.DataFrame:
+    """A frame of the contract from row dicts: its columns in order and stable dtypes, even when empty."""
+    if not rows:
+        # A copy of one template: building an empty frame costs ten times more, once per run and frame.
+        if name not in _EMPTY:
+            _EMPTY[name] = pd.DataFrame({column: np.array([], dtype=column_dtype(column)) for column in FRAME_COLUMNS[name]})
+        return _EMPTY[name].copy()
+    return pd.DataFrame({
+        column: np.array([row[column] for row in rows], dtype=column_dtype(column)) for column in FRAME_COLUMNS[name]
+    })
+
+
+def frame_from_columns(name: str, columns: dict) -> pd.DataFrame:
+    """A frame of the contract from column arrays (the fast path for large frames)."""
+    return pd.DataFrame({column: np.asarray(columns[column], dtype=column_dtype(column)) for column in FRAME_COLUMNS[name]})
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One finished (or diverged) run: config, the four tidy frames, and summary.json's content."""
+
+    config: object  # lab.contract.config.ExperimentConfig
+    layers: pd.DataFrame
+    history: pd.DataFrame
+    histograms: pd.DataFrame
+    boundary: pd.DataFrame
+    summary: dict
+
+    @property
+    def run_id(self) -> str:
+        """The run's content id (sha256 of the resolved config)."""
+        return self.summary["run_id"]
+
+    @property
+    def status(self) -> str:
+        """ok, diverged or error."""
+        return self.summary["status"]

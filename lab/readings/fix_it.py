@@ -1,0 +1,174 @@
+""""Fix it": a finished run's config with one remedy applied, and what the remedy changed, read from both runs.
+
+A remedy here is a named set of config changes (the same keys a config file sets, see
+experiments/remedies/): batch or layer normalisation, skip connections, an initializer, an activation,
+gradient clipping or a smaller learning rate. Which ones make sense depends on the run (He
+initialisation is for ReLU-like activations; batch normalisation is not offered to a net that already
+has it), and the one suggested first follows from what the run measured (a diverged run is offered
+clipping first, a net with dead layers leaky ReLU, a vanishing sigmoid net batch normalisation).
+
+The comparison is computed from the two runs' layer frames, never from the remedy's name: the sentence
+"with batch normalisation the first layer receives 34 of the last layer's signal instead of 1.3e-12"
+takes both numbers from the runs.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from lab.contract.config import ExperimentConfig
+from lab.contract.config_io import load_config
+from lab.text.i18n import fact_sentences, translate
+from lab.readings.report import dead_layer_count, dead_share, final_accuracy, first_to_last
+from lab.contract.result import RunResult
+
+RELU_FAMILY = ("relu", "leaky_relu")
+# A skip every 3 blocks, as experiments/remedies/residual.yaml: every 2 lets ReLU outputs (never
+# negative) pile up along the skips until SGD at 0.1 diverges on a 50-layer net.
+RESIDUAL_EVERY = 3
+CLIP_NORM = 1.0
+LEARNING_RATE_DIVISOR = 10.0
+ADAM_LEARNING_RATE = 0.01  # as the presets that train with Adam (relu_he, dead_at_birth, softmax_multiclass)
+LEAKY_ALPHA = 0.1  # as experiments/leaky_relu_rescue.yaml: 0.01 leaves a narrow net too little slope to learn in 30 epochs
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """One remedy: when it applies to a config, and the dotted overrides that apply it."""
+
+    name: str
+    applies: Callable[[ExperimentConfig], bool]
+    overrides: Callable[[ExperimentConfig], dict]
+
+
+REMEDIES = {remedy.name: remedy for remedy in (
+    Remedy("batch_norm", lambda c: c.model.normalization != "batch",
+           lambda c: {"model.normalization": "batch", "model.normalization_position": "before"}),
+    Remedy("layer_norm", lambda c: c.model.normalization != "layer",
+           lambda c: {"model.normalization": "layer", "model.normalization_position": "before"}),
+    Remedy("residual", lambda c: c.model.residual_every == 0 and c.model.depth >= 2,
+           lambda c: {"model.residual_every": min(RESIDUAL_EVERY, c.model.depth)}),
+    Remedy("he_init", lambda c: c.model.activation in RELU_FAMILY and not c.model.kernel_initializer.startswith("he_"),
+           lambda c: {"model.kernel_initializer": "he_normal"}),
+    Remedy("leaky_relu", lambda c: c.model.activation == "relu",
+           lambda c: {"model.activation": "leaky_relu", "model.leaky_alpha": LEAKY_ALPHA}),
+    Remedy("rai", lambda c: c.model.activation in RELU_FAMILY and c.model.kernel_initializer != "rai",
+           lambda c: {"model.kernel_initializer": "rai"}),
+    Remedy("selu_lecun", lambda c: (c.model.activation, c.model.kernel_initializer) != ("selu", "lecun_normal"),
+           lambda c: {"model.activation": "selu", "model.kernel_initializer": "lecun_normal"}),
+    Remedy("tanh", lambda c: c.model.activation in ("step", "sigmoid"),
+           lambda c: {"model.activation": "tanh", "model.kernel_initializer": "glorot_uniform"}),
+    Remedy("relu_he", lambda c: c.model.activation not in RELU_FAMILY,
+           lambda c: {"model.activation": "relu", "model.kernel_initializer": "he_normal"}),
+    # Adam divides each parameter's step by its gradient's running RMS, so a first layer with a tiny
+    # gradient still moves: it does not change the gradients (the profile), it changes the updates.
+    Remedy("adam", lambda c: c.training.optimizer != "adam",
+           lambda c: {"training.optimizer": "adam", "training.learning_rate": ADAM_LEARNING_RATE}),
+    Remedy("clip_norm", lambda c: c.training.clip_norm is None,
+           lambda c: {"training.clip_norm": CLIP_NORM, "training.clip_value": None}),
+    # Always offered: learning_rate's only lower bound is > 0, so any rate can be made smaller.
+    Remedy("lower_learning_rate", lambda c: True,
+           lambda c: {"training.learning_rate": float(f"{c.training.learning_rate / LEARNING_RATE_DIVISOR:.6g}")}),
+)}
+
+
+def applicable_remedies(config: ExperimentConfig) -> list[str]:
+    """The remedies that change something in this config, in REMEDIES' order."""
+    return [name for name, remedy in REMEDIES.items() if remedy.applies(config)]
+
+
+def remedied_config(config: ExperimentConfig, remedy: str) -> ExperimentConfig:
+    """The same experiment (seed, data, everything else) with one remedy applied, validated.
+
+    The name gets the remedy appended, so the two runs are told apart in menus and legends; the name is
+    part of the run id, as for any run. ValueError for an unknown or inapplicable remedy.
+    """
+    if remedy not in REMEDIES:
+        raise ValueError(f"remedy: unknown {remedy!r}; choose one of {', '.join(REMEDIES)}")
+    if not REMEDIES[remedy].applies(config):
+        raise ValueError(f"remedy: {remedy} does not change this config (choose one of {', '.join(applicable_remedies(config))})")
+    name = f"{config.name}+{remedy}"[:64].replace("+", "_")
+    overrides = {**REMEDIES[remedy].overrides(config), "name": name}
+    return load_config(config, overrides=overrides)
+
+
+def suggested_remedy(result: RunResult) -> str | None:
+    """The remedy the run's own numbers point to, among those that apply; None when they point to none.
+
+    Divergence points to clipping, the step function to a differentiable activation, units that died
+    during training to a smaller learning rate, layers dead at birth to leaky ReLU, and a first layer
+    receiving under 1% of the last layer's signal to He initialisation (ReLU-like) or batch normalisation.
+    """
+    config, layers = result.config, result.layers
+    wanted = []
+    if result.status == "diverged":
+        wanted += ["clip_norm", "lower_learning_rate"]
+    if config.model.activation == "step":
+        wanted += ["tanh", "relu_he"]
+    if not layers.empty:
+        if dead_share(layers, "end") > 2 * dead_share(layers, "start") + 0.05:
+            wanted += ["lower_learning_rate"]
+        if dead_layer_count(layers, "start") or dead_layer_count(layers, "end"):
+            wanted += ["leaky_relu", "rai"]
+        if not first_to_last(layers, "preact_grad_rms") >= 1e-2:  # NaN (nothing passed) counts as vanished
+            wanted += ["he_init", "batch_norm"] if config.model.activation in RELU_FAMILY else ["batch_norm"]
+    choices = applicable_remedies(config)
+    return next((name for name in wanted if name in choices), None)
+
+
+def format_ratio(value: float) -> str:
+    """A ratio for a sentence: 0.72, 130, 1.3×10⁻¹²; the two cases where a layer passed exactly nothing
+    are text keys ('ratio_both_zero': 0/0, 'ratio_last_zero': x/0), translated with their sentence."""
+    if math.isnan(value):
+        return "ratio_both_zero"
+    if math.isinf(value):
+        return "ratio_last_zero"
+    if value == 0:
+        return "0"
+    exponent = math.floor(math.log10(abs(value)))
+    if -3 <= exponent <= 3:
+        return f"{float(f'{value:.2g}'):g}"  # two significant digits without an exponent: 130, not 1.3e+02
+    mantissa = float(f"{value / 10 ** exponent:.2g}")
+    if abs(mantissa) >= 10:  # 9.96 rounds to 10: carry into the exponent
+        mantissa, exponent = mantissa / 10, exponent + 1
+    superscript = str(exponent).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    return f"{mantissa:g}×10{superscript}"
+
+
+def comparison_facts(before: RunResult, after: RunResult) -> list[tuple[str, dict]]:
+    """What changed from before to after, as (text key, values) pairs that lab.text.i18n turns into sentences.
+
+    Per recorded moment (initialisation, and the end when both trained), each only when it differs
+    between the runs: the first layer's share of the last hidden layer's back-propagated signal and
+    weight gradient, at the end also of its relative weight update, and the share of dead hidden units.
+    Then the status when it differs, and the final validation accuracy of both.
+    """
+    def ratios(column: str, moment: str) -> dict:
+        return {"after": format_ratio(first_to_last(after.layers, column, moment)),
+                "before": format_ratio(first_to_last(before.layers, column, moment))}
+
+    facts = []
+    trained = before.layers["step"].max() > 0 and after.layers["step"].max() > 0
+    for moment in ("start", "end") if trained else ("start",):
+        for measure, column in (("measure_signal", "preact_grad_rms"), ("measure_weight", "grad_norm")):
+            facts.append(("fix_ratio", {"moment": f"fix_moment_{moment}", "measure": measure, **ratios(column, moment)}))
+        if moment == "end":
+            # How far each layer's weights moved over the last record interval, first over last: a
+            # vanishing gradient shows as a first layer that barely moves (Adam's remedy acts here).
+            facts.append(("fix_update", ratios("update_ratio", moment)))
+        facts.append(("fix_dead", {"moment": f"fix_moment_{moment}", "after": f"{dead_share(after.layers, moment):.0%}",
+                                   "before": f"{dead_share(before.layers, moment):.0%}"}))
+    # An unchanged figure (same initial weights, say) tells nothing: only what differs is kept.
+    facts = [(key, values) for key, values in facts if values["after"] != values["before"]]
+    if before.status != after.status:
+        facts.append(("fix_status", {"after": f"run_status_{after.status}", "before": f"run_status_{before.status}"}))
+    accuracy_before, accuracy_after = final_accuracy(before), final_accuracy(after)
+    if accuracy_before is not None and accuracy_after is not None:
+        facts.append(("fix_accuracy", {"after": f"{accuracy_after:.2f}", "before": f"{accuracy_before:.2f}"}))
+    return facts
+
+
+def comparison_sentences(before: RunResult, after: RunResult, remedy: str, language: str = "en") -> list[str]:
+    """The comparison as sentences naming the remedy, in the given language."""
+    return fact_sentences(comparison_facts(before, after), language, remedy=translate(f"remedy_{remedy}", language))

@@ -1,0 +1,150 @@
+"""Plain-text reading of a run: the per-layer table, a verdict computed from the numbers, and the readings
+(first layer over last, dead units, final accuracy) that the verdict, Fix it and the tour share."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from lab.text.i18n import fact_sentences
+from lab.contract.result import RunResult
+
+
+def hidden_rows(layers: pd.DataFrame, moment: str = "start") -> pd.DataFrame:
+    """The hidden layers' rows at the first ('start') or last ('end') recorded step, layer 1 first."""
+    step = layers["step"].min() if moment == "start" else layers["step"].max()
+    return layers[(layers["step"] == step) & (layers["layer_kind"] == "hidden")].sort_values("layer")
+
+
+def first_to_last(layers: pd.DataFrame, column: str, moment: str = "start") -> float:
+    """Layer 1's value of column over the last hidden layer's, at the first ('start') or last ('end') record
+    (NaN for 0/0, inf for x/0)."""
+    hidden = hidden_rows(layers, moment)
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 below a dead layer is NaN, not a warning
+        return float(np.float64(hidden[column].iloc[0]) / np.float64(hidden[column].iloc[-1]))
+
+
+def dead_share(layers: pd.DataFrame, moment: str) -> float:
+    """The mean dead fraction over the hidden layers at the first or last record."""
+    return float(hidden_rows(layers, moment)["dead_fraction"].mean())
+
+
+def dead_layer_count(layers: pd.DataFrame, moment: str) -> int:
+    """Hidden layers whose every unit is dead on the probe batch at the first or last record."""
+    return int((hidden_rows(layers, moment)["dead_fraction"] >= 1.0).sum())
+
+
+def final_accuracy(result: RunResult) -> float | None:
+    """The final validation accuracy (None when the run recorded none)."""
+    return result.summary.get("final", {}).get("val_accuracy")
+
+
+def verdict_facts(layers: pd.DataFrame, depth: int) -> list[tuple[str, dict]]:
+    """What the numbers say, as (text key, values) pairs that lab.text.i18n turns into sentences."""
+    if layers.empty:
+        return []
+    facts = []
+    trained = layers["step"].nunique() > 1
+    for moment in ("start", "end") if trained else ("start",):
+        rows = hidden_rows(layers, moment).set_index("layer")
+        for measure, column in (("measure_weight", "grad_norm"), ("measure_signal", "preact_grad_rms")):
+            first, last = rows.loc[1, column], rows.loc[depth, column]
+            if depth < 2 or not (math.isfinite(first) and math.isfinite(last)) or last == 0:
+                continue
+            if first == 0:
+                facts.append(("verdict_zero", {"moment": f"moment_{moment}", "measure": measure}))
+            else:
+                facts.append(("verdict_ratio", {"moment": f"moment_{moment}", "measure": measure, "ratio": f"{first / last:.2g}"}))
+        dead_layers = dead_layer_count(layers, moment)
+        dead_units = dead_share(layers, moment)
+        if dead_layers:
+            facts.append(("verdict_dead_layers", {"moment": f"moment_{moment}", "count": dead_layers, "depth": depth}))
+        elif dead_units > 0:
+            facts.append(("verdict_dead_units", {"moment": f"moment_{moment}", "percent": f"{dead_units:.0%}"}))
+    return facts
+
+
+def verdict(layers: pd.DataFrame, depth: int, language: str = "en") -> list[str]:
+    """The verdict as sentences in the given language."""
+    return fact_sentences(verdict_facts(layers, depth), language)
+
+
+def _number(value: float) -> str:
+    """A compact number for the table; exact zeros shown as 0, NaN as '-'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return "0" if value == 0 else f"{value:.3g}"
+
+
+def layer_table(layers: pd.DataFrame) -> str:
+    """Per layer: gradient norms and back-propagated signal at the start and the end, dead and saturated shares."""
+    if layers.empty:
+        return "(no layer records)"
+    first, last = layers["step"].min(), layers["step"].max()
+    start = layers[layers["step"] == first].set_index("layer")
+    end = layers[layers["step"] == last].set_index("layer")
+    # One column per measure and recorded moment: step 0 and, when training ran, the last step.
+    moments = [(first, start)] if first == last else [(first, start), (last, end)]
+    measures = (("grad", "grad_norm"), ("signal", "preact_grad_rms"), ("dead", "dead_fraction"), ("sat", "saturated_fraction"))
+    header = ("layer", "kind", *(f"{label}@{step}" for label, _ in measures for step, _ in moments))
+    rows = [header]
+    for layer in start.index:
+        cells = [_number(table.loc[layer, column]) for _, column in measures for _, table in moments]
+        rows.append((str(layer), start.loc[layer, "layer_kind"], *cells))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    return "\n".join("  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in rows)
+
+
+def summary_text(result: RunResult, folder=None) -> str:
+    """The one-screen summary printed by `run` and `show`."""
+    summary, config = result.summary, result.config
+    model = config.model
+    final = summary.get("final", {})
+    lines = [
+        f"run {summary['run_id']}  {config.name}: {config.data.dataset}, depth {model.depth} x width {model.width}, "
+        f"{model.activation} -> {model.output_activation}, {model.kernel_initializer}, "
+        f"{config.training.optimizer} lr {config.training.learning_rate}, {config.training.epochs} epochs, seed {config.seed}",
+        f"status: {summary['status']} - {summary.get('message', '')}",
+    ]
+    if final.get("loss") is not None:
+        lines.append(
+            "final: loss {0}, accuracy {1}, val_loss {2}, val_accuracy {3}".format(
+                *(_number(final.get(key)) for key in ("loss", "accuracy", "val_loss", "val_accuracy"))
+            )
+        )
+    lines += ["", layer_table(result.layers), "", *verdict(result.layers, model.depth)]
+    if folder is not None:
+        lines.append(f"written: {folder}")
+    return "\n".join(lines)
+
+
+# The figures of one run in sweep.csv (the classic studies' plots read them).
+FIGURE_COLUMNS = (
+    "status", "log10_grad_ratio_start", "log10_grad_ratio_end", "log10_signal_ratio_start", "log10_signal_ratio_end",
+    "dead_layer_start", "dead_layer_end", "accuracy", "val_accuracy",
+)
+
+
+def log10_ratio(first: float, last: float) -> float:
+    """log10(first / last): -inf when only the first is exactly 0, NaN when undefined (last 0, or NaN)."""
+    if not (math.isfinite(first) and math.isfinite(last)) or last <= 0:
+        return float("nan")
+    return float("-inf") if first == 0 else math.log10(first / last)
+
+
+def figures(layers: pd.DataFrame, depth: int, summary: dict) -> dict:
+    """The summary figures of one run from its layers frame and summary."""
+    hidden = layers[layers["layer_kind"] == "hidden"]
+    row = {"status": summary["status"]}
+    for moment, step in (("start", hidden["step"].min()), ("end", hidden["step"].max())):
+        at_step = hidden[hidden["step"] == step].set_index("layer") if not hidden.empty else None
+        for name, column in (("grad", "grad_norm"), ("signal", "preact_grad_rms")):
+            row[f"log10_{name}_ratio_{moment}"] = (
+                log10_ratio(at_step.loc[1, column], at_step.loc[depth, column]) if at_step is not None else float("nan")
+            )
+        row[f"dead_layer_{moment}"] = bool(at_step is not None and (at_step["dead_fraction"] >= 1.0).any())
+    final = summary.get("final") or {}
+    row["accuracy"] = float("nan") if final.get("accuracy") is None else final["accuracy"]
+    row["val_accuracy"] = float("nan") if final.get("val_accuracy") is None else final["val_accuracy"]
+    return row

@@ -1,0 +1,78 @@
+"""What a sweep worker runs: batches of configs, with the fast path for runs at initialisation.
+
+Runs at initialisation (`epochs: 0`) are the bulk of depth and born-dead studies. Building and tracing a
+Keras model costs far more than measuring it, so a worker builds each architecture once and, for each
+seed, re-initialises its weights exactly as a fresh build would (lab.training.models.reinitialize: every variable,
+normalisation scales, moving statistics and skip projections included) and reuses the traced probe. The cache below is per worker process (a sweep worker, never the app).
+"""
+from __future__ import annotations
+
+import traceback
+from collections import OrderedDict
+
+from lab.contract.config import ExperimentConfig
+from lab.contract.config_io import load_config, run_id_of_yaml
+
+MAX_CACHED_ARCHITECTURES = 4
+_ARCHITECTURES: "OrderedDict[str, tuple]" = OrderedDict()
+
+
+def architecture_key(config: ExperimentConfig, num_features: int, num_classes: int) -> str:
+    """What decides the graph: the model section and the input and output sizes (not the seed)."""
+    return f"{config.model.model_dump_json()}|{num_features}|{num_classes}"
+
+
+def reused_components(config: ExperimentConfig, num_features: int, num_classes: int) -> tuple:
+    """This architecture's (network, steps, probe), built once per process, re-initialised for config.seed."""
+    from lab.training.models import reinitialize
+    from lab.training.trainer import build_components
+
+    key = architecture_key(config, num_features, num_classes)
+    if key in _ARCHITECTURES:
+        _ARCHITECTURES.move_to_end(key)
+        components = _ARCHITECTURES[key]
+        reinitialize(components[0], config.model, config.seed)
+        return components
+    components = build_components(config, num_features, num_classes)
+    _ARCHITECTURES[key] = components
+    while len(_ARCHITECTURES) > MAX_CACHED_ARCHITECTURES:
+        _ARCHITECTURES.popitem(last=False)
+    return components
+
+
+def run_one(config: ExperimentConfig, fast: bool = True, run_id: str | None = None):
+    """One run; at initialisation (epochs 0) on reused components when fast. run_id: when already known."""
+    from lab.contract.run_data import prepare_data
+    from lab.training.run import execute
+
+    if not (fast and config.training.epochs == 0):
+        return execute(config, run_id=run_id)
+    data = prepare_data(config)
+    components = reused_components(config, data[0].x_train.shape[1], data[0].num_classes)
+    return execute(config, components=components, data=data, run_id=run_id)
+
+
+def run_batch(config_yamls: list[str], fast: bool = True, runs_dir: str | None = None) -> list[tuple]:
+    """[(config_yaml, RunResult or None, error message, figures or None)]; one failing run never sinks the batch.
+
+    With runs_dir (local workers sharing the driver's disk) the worker writes each run folder itself and
+    returns only its figures: writing 1,600 folders from one driver process was the bottleneck. On Ray
+    (no shared disk assumed) results travel back and the driver writes.
+    """
+    outcomes = []
+    for text in config_yamls:
+        try:
+            # The sweep made text with config_to_yaml: its hash is the run id (no second dump).
+            result = run_one(load_config(text), fast, run_id_of_yaml(text))
+            if runs_dir is None:
+                outcomes.append((text, result, "", None))
+            else:
+                from lab.runs.store import save
+                from lab.readings.report import figures
+
+                save(result, runs_dir)
+                outcomes.append((text, None, "", figures(result.layers, result.config.model.depth, result.summary)))
+        except Exception as error:  # noqa: BLE001 - reported as the run's status 'error', with its cause
+            last = traceback.extract_tb(error.__traceback__)[-1]
+            outcomes.append((text, None, f"{type(error).__name__}: {error} ({last.filename.split('/')[-1]}:{last.lineno})", None))
+    return outcomes
