@@ -4,11 +4,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from lab.charts import run_charts as charts
-from lab.text.chart_labels import chart_labels
-from lab.contract.result import RunResult
-from app.url_state import differences
 from app.shared import language, t
+from app.url_state import differences
+from lab.charts import run_charts as charts
+from lab.contract.result import RunResult
+from lab.text.i18n import chart_labels
 
 MEASURES = ("grad_norm", "preact_grad_rms", "bias_grad_norm", "update_ratio")
 

@@ -1,21 +1,39 @@
-"""The sidebar: presets, config upload, the task, and the experiment form (st.form: no retrain on a slider)."""
+"""The sidebar: presets, config upload, the task, and the experiment form (st.form: no retrain on a slider).
+
+Every numeric widget takes its range from the schema narrowed by the app's caps (app.url_state.widget_range), so any
+config a link, an upload, a preset, Fix it or the tour brings fits its widgets; floats are number inputs shown with
+EXACT_FORMAT, so the form holds exactly the config it was given and Train on the unchanged form gives the same run id.
+"""
 from __future__ import annotations
 
+from collections.abc import Mapping
 
 import streamlit as st
 
-from lab import ConfigError, ExperimentConfig, load_config
-from lab.science.activations import HIDDEN_ACTIVATIONS
-from lab.contract.config import (BIAS_INITIALIZER_NAMES, KERNEL_INITIALIZER_NAMES, NORMALIZATION_POSITIONS, NORMALIZATIONS,
-                        OPTIMIZERS)
-from lab.science.data import BINARY_ONLY, DATASETS, TWO_DIMENSIONAL
-from lab.contract.presets import experiment_presets
-from lab.contract.config_io import flatten, kind_of, parse_yaml
-from app.url_state import UI_LIMITS, check_ui_limits
 from app.shared import flash, t
+from app.url_state import check_ui_limits, widget_range
+from lab import ConfigError, ExperimentConfig, load_config
+from lab.contract.config import (
+    BIAS_INITIALIZER_NAMES,
+    DEFAULT_PROBE_SAMPLES,
+    KERNEL_INITIALIZER_NAMES,
+    NORMALIZATION_POSITIONS,
+    NORMALIZATIONS,
+    OPTIMIZERS,
+)
+from lab.contract.config_io import flatten, kind_of, parse_yaml
+from lab.contract.field_limits import default_probe_samples
+from lab.contract.presets import experiment_presets
+from lab.science.activations import HIDDEN_ACTIVATIONS
+from lab.science.data import BINARY_ONLY, DATASETS, TWO_DIMENSIONAL
 
 KEY = "w."  # widget keys are "w." + the config's dotted field name
 BIAS_CONSTANT = "constant"
+# Streamlit shows (and, once edited, returns) a float input through its printf format: the default "%0.2f" turns
+# 0.995 into 1.00 and 1e-6 into 0.00. sprintf-js's "%g" without a precision prints the number itself (0.995, 0.000001).
+EXACT_FORMAT = "%g"
+# Widgets for values that are not config fields of their own, and the field whose range they take.
+FIELD_OF_WIDGET = {"bias_constant": "model.bias_initializer", "record_steps": "training.record_every"}
 
 
 def apply_to_widgets(config: ExperimentConfig) -> None:
@@ -30,6 +48,9 @@ def apply_to_widgets(config: ExperimentConfig) -> None:
     every = config.training.record_every
     st.session_state[KEY + "training.record_every"] = "epoch" if every == "epoch" else "steps"
     st.session_state[KEY + "record_steps"] = 10 if every == "epoch" else every
+    # Empty = left at the default rule, so it follows the data when they change (the placeholder shows its value).
+    follows = config.probe.num_samples == default_probe_samples(config.data.num_samples, config.data.validation_split)
+    st.session_state[KEY + "probe.num_samples"] = None if follows else config.probe.num_samples
 
 
 def ensure_widget_defaults() -> None:
@@ -95,8 +116,29 @@ def task_ui() -> tuple[str, int]:
         st.session_state[KEY + "data.num_classes"] = 2
         st.caption(t("binary_only", dataset=dataset))
         return dataset, 2
-    classes = st.number_input(t("num_classes"), 2, 10, step=1, key=KEY + "data.num_classes")
+    classes = number_widget(t("num_classes"), "data.num_classes")
     return dataset, int(classes)
+
+
+def number_widget(label: str, field: str, widget: str | None = None, low=None, **options):
+    """A number input for a config field (widget: its key when it is not the field's own), in the field's widget_range.
+
+    low: a tighter lower bound a cross-field rule asks for (the 2-D data sets' two features).
+    """
+    schema_low, high = widget_range(FIELD_OF_WIDGET.get(widget, field))
+    low = schema_low if low is None else max(low, schema_low)
+    if isinstance(schema_low, float) or isinstance(high, float):
+        return st.number_input(label, float(low), float(high), format=EXACT_FORMAT, key=KEY + (widget or field), **options)
+    return st.number_input(label, int(low), int(high), key=KEY + (widget or field), **options)
+
+
+def probe_placeholder(state: Mapping) -> str | None:
+    """What the empty probe field trains with: the default rule's value for the form's data."""
+    try:
+        value = default_probe_samples(state[KEY + "data.num_samples"], state[KEY + "data.validation_split"])
+    except (KeyError, ValueError):  # never a traceback for a hint
+        return None
+    return t("probe_default", value=value, default=DEFAULT_PROBE_SAMPLES)
 
 
 def form_ui(dataset: str, classes: int) -> dict | None:
@@ -106,51 +148,56 @@ def form_ui(dataset: str, classes: int) -> dict | None:
         st.subheader(t("form_title"))
         st.text_input(t("name"), key=w + "name", max_chars=64)
         with st.expander(t("section_data"), expanded=False):
-            st.number_input(t("num_samples"), 64, UI_LIMITS["data.num_samples"], step=64, key=w + "data.num_samples")
-            st.slider(t("noise"), 0.0, 2.0, step=0.05, key=w + "data.noise")
+            number_widget(t("num_samples"), "data.num_samples", step=64)
+            number_widget(t("noise"), "data.noise", step=0.05)
             low = 2 if dataset in TWO_DIMENSIONAL else 1
             st.session_state[w + "data.num_features"] = max(low, st.session_state.get(w + "data.num_features", 2))
-            st.number_input(t("num_features"), low, UI_LIMITS["data.num_features"], step=1, key=w + "data.num_features")
-            st.slider(t("validation_split"), 0.0, 0.5, step=0.05, key=w + "data.validation_split")
-        st.slider(t("depth"), 1, UI_LIMITS["model.depth"], key=w + "model.depth", help=t("help_depth"))
-        st.number_input(t("width"), 1, UI_LIMITS["model.width"], step=1, key=w + "model.width")
+            number_widget(t("num_features"), "data.num_features", low=low, step=1)
+            number_widget(t("validation_split"), "data.validation_split", step=0.05)
+        st.slider(t("depth"), *widget_range("model.depth"), key=w + "model.depth", help=t("help_depth"))
+        number_widget(t("width"), "model.width", step=1)
         st.selectbox(t("activation"), HIDDEN_ACTIVATIONS, key=w + "model.activation")
-        st.number_input(t("leaky_alpha"), 0.0, 0.99, step=0.01, format="%.3f", key=w + "model.leaky_alpha")
+        number_widget(t("leaky_alpha"), "model.leaky_alpha", step=0.01)
         outputs = ["sigmoid", "softmax"] if classes == 2 else ["softmax"]
         if st.session_state.get(w + "model.output_activation") not in outputs:
             st.session_state[w + "model.output_activation"] = outputs[0]
         st.selectbox(t("output_activation"), outputs, key=w + "model.output_activation", help=t("output_rule"))
         st.selectbox(t("kernel_initializer"), KERNEL_INITIALIZER_NAMES, key=w + "model.kernel_initializer", help=t("help_kernel_initializer"))
         st.selectbox(t("bias_initializer"), (*BIAS_INITIALIZER_NAMES, BIAS_CONSTANT), key=w + "model.bias_initializer", help=t("help_bias_initializer"))
-        st.number_input(t("bias_constant"), -10.0, 10.0, step=0.1, key=w + "bias_constant")
+        number_widget(t("bias_constant"), "model.bias_initializer", "bias_constant", step=0.1)
         with st.expander(t("section_remedies"), expanded=False):
             st.selectbox(t("normalization"), NORMALIZATIONS, key=w + "model.normalization", help=t("help_normalization"))
             st.radio(t("normalization_position"), NORMALIZATION_POSITIONS, key=w + "model.normalization_position", horizontal=True)
-            st.number_input(t("residual_every"), 0, UI_LIMITS["model.depth"], step=1, key=w + "model.residual_every",
-                            help=t("help_residual_every"))
-            st.number_input(t("clip_norm"), 0.0, 100.0, step=0.1, key=w + "training.clip_norm", help=t("help_clip"))
-            st.number_input(t("clip_value"), 0.0, 100.0, step=0.1, key=w + "training.clip_value", help=t("help_clip"))
+            number_widget(t("residual_every"), "model.residual_every", step=1, help=t("help_residual_every"))
+            number_widget(t("clip_norm"), "training.clip_norm", step=0.1, help=t("help_clip"))
+            number_widget(t("clip_value"), "training.clip_value", step=0.1, help=t("help_clip"))
         with st.expander(t("section_training"), expanded=True):
             st.selectbox(t("optimizer"), OPTIMIZERS, key=w + "training.optimizer")
-            st.slider(t("momentum"), 0.0, 0.99, step=0.01, key=w + "training.momentum")
-            st.number_input(t("learning_rate"), 1e-5, 10.0, step=0.01, format="%.5f", key=w + "training.learning_rate")
-            st.number_input(t("batch_size"), 1, UI_LIMITS["training.batch_size"], step=1, key=w + "training.batch_size")
-            st.slider(t("epochs"), 0, UI_LIMITS["training.epochs"], key=w + "training.epochs")
+            number_widget(t("momentum"), "training.momentum", step=0.01)
+            number_widget(t("learning_rate"), "training.learning_rate", step=0.01)
+            number_widget(t("batch_size"), "training.batch_size", step=1)
+            st.slider(t("epochs"), *widget_range("training.epochs"), key=w + "training.epochs")
             st.radio(t("record_every"), ["epoch", "steps"], key=w + "training.record_every", horizontal=True,
                      format_func=lambda value: t("record_epoch" if value == "epoch" else "record_steps"), help=t("help_record_every"))
-            st.number_input(t("record_steps_value"), 1, 10_000, step=1, key=w + "record_steps")
-            st.number_input(t("probe_samples"), 1, UI_LIMITS["probe.num_samples"], step=16, key=w + "probe.num_samples", help=t("help_probe_samples"))
-            st.number_input(t("seed"), 0, 2**31 - 1, step=1, key=w + "seed")
+            number_widget(t("record_steps_value"), "training.record_every", "record_steps", step=1)
+            # value=None: the field may be empty (the default rule), and no widget default competes with the session's value.
+            number_widget(t("probe_samples"), "probe.num_samples", value=None, step=16, help=t("help_probe_samples"),
+                          placeholder=probe_placeholder(st.session_state))
+            number_widget(t("seed"), "seed", step=1)
         pressed = st.form_submit_button(t("train"), type="primary", width="stretch")
     return raw_config(dataset, classes) if pressed else None
 
 
-def raw_config(dataset: str, classes: int) -> dict:
-    """The form's values as a raw config dict (validated by lab.load_config)."""
-    state = st.session_state
-    value = lambda key: state[KEY + key]  # noqa: E731 - a local shorthand
+def raw_config(dataset: str, classes: int, state: Mapping | None = None) -> dict:
+    """The form's values (state: the session's, by default) as a raw config dict (validated by lab.load_config).
+
+    Values pass as the widgets hold them (no rounding); an empty probe field is left out, so the schema resolves it.
+    """
+    state = st.session_state if state is None else state
+    value = lambda key: state[KEY + key]
     bias = value("model.bias_initializer")
     every = value("training.record_every")
+    probe = value("probe.num_samples")
     return {
         "name": value("name") or "experiment",
         "seed": int(value("seed")),
@@ -169,5 +216,5 @@ def raw_config(dataset: str, classes: int) -> dict:
                      "record_every": "epoch" if every == "epoch" else int(state[KEY + "record_steps"]),
                      # 0 in the widget = off (null in the config)
                      "clip_norm": float(value("training.clip_norm")) or None, "clip_value": float(value("training.clip_value")) or None},
-        "probe": {"num_samples": int(value("probe.num_samples"))},
+        "probe": {} if probe is None else {"num_samples": int(probe)},
     }

@@ -5,22 +5,19 @@ import tempfile
 
 import streamlit as st
 
-from lab import config_to_yaml
-
-from lab.charts import run_charts as charts
-
-from lab.readings import report
-
-from lab.runs import store
-from lab.runs.archive import folder_to_zip
-from lab.text.chart_labels import chart_labels
-from lab.contract.run_data import prepare_data
-from lab.contract.result import RunResult
-from lab.readings.theory_overlay import theory_profile
 from app import fix_it_view
 from app.caches import cached_spec
 from app.comparison_view import MEASURES
 from app.shared import language, t
+from lab import config_to_yaml
+from lab.charts import run_charts as charts
+from lab.contract.result import RunResult
+from lab.contract.run_data import prepare_data
+from lab.readings import report
+from lab.readings.theory_overlay import theory_profile
+from lab.runs import store
+from lab.runs.archive import folder_to_zip
+from lab.text.i18n import chart_labels
 
 
 def cached_chart(key: tuple, build) -> dict | None:
@@ -57,9 +54,11 @@ def folder_zip_maker(result: RunResult):
 def header(result: RunResult) -> None:
     """Status, the config in one line, and the verdict computed from the numbers."""
     summary, config = result.summary, result.config
-    st.subheader(f"{config.name} · {config.model.activation} · depth {config.model.depth} × {config.model.width}")
-    st.caption(f"run {result.run_id} · {config.data.dataset} · {config.model.kernel_initializer} · "
-               f"{config.training.optimizer} lr {config.training.learning_rate} · {config.training.epochs} epochs · seed {config.seed}")
+    st.subheader(t("run_heading", name=config.name, activation=config.model.activation, depth=config.model.depth,
+                   width=config.model.width))
+    st.caption(t("run_caption", run_id=result.run_id, dataset=config.data.dataset, initializer=config.model.kernel_initializer,
+                 optimizer=config.training.optimizer, learning_rate=config.training.learning_rate,
+                 epochs=config.training.epochs, seed=config.seed))
     if summary["status"] == "diverged":
         st.error(t("diverged", message=summary["message"]))
     elif summary["status"] == "stopped":

@@ -7,15 +7,15 @@ import time
 
 import streamlit as st
 
-from lab import config_to_yaml, run
 from app.byte_cache import trim_oldest
-from lab.training.run import partial_result
-from lab.text.i18n import translate
-from app.memory_size import result_bytes
-from lab.contract.result import RunResult
-from app.run_queue import TrainingQueue
-from lab.training.runtime import import_tensorflow
 from app.caches import MB, cached_result, megabytes_from_environment, store_result
+from app.memory_size import result_bytes
+from app.run_queue import TrainingQueue
+from lab import config_to_yaml, run
+from lab.contract.result import RunResult
+from lab.text.i18n import chart_labels, translate
+from lab.training.run import partial_result
+from lab.training.runtime import import_tensorflow
 
 PRELOAD_DELAY_SECONDS = 2.0
 # What one visitor's session keeps, by count and by bytes: a run is 1 to 45 MB of frames. Runs that
@@ -123,6 +123,7 @@ def train_live(config, progress_area, stop_key: str = "stop_training") -> RunRes
     """Train in this script run with a queue place, a progress bar, a live chart and a Stop button."""
     from lab.charts.run_charts import gradient_profile_chart
 
+    labels = chart_labels("profile", language(), "preact_grad_rms")
     with progress_area.container():
         status = st.status(t("training", name=config.name), expanded=True)
         with status:
@@ -135,7 +136,7 @@ def train_live(config, progress_area, stop_key: str = "stop_training") -> RunRes
     def on_progress(step, total_steps, layers, history) -> None:
         st.session_state["partial"].update(layers=layers, history=history, step=step)
         progress.progress(step / max(total_steps, 1), text=t("training_step", step=step, total=total_steps))
-        live_chart.altair_chart(gradient_profile_chart(layers, "preact_grad_rms"), width="stretch")
+        live_chart.altair_chart(gradient_profile_chart(layers, "preact_grad_rms", labels=labels), width="stretch")
 
     with training_queue().slot(on_wait=on_wait):
         waiting.empty()

@@ -1,10 +1,11 @@
 """The app's state that is not Streamlit's: query parameters <-> config, and the UI's size caps."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from lab.contract.config import ExperimentConfig
 from lab.contract.config_io import ConfigError, flatten, load_config, parse_override
+from lab.contract.field_limits import bounds
 from lab.contract.resources import check_resources, hosted_limits
 
 # Caps on what the app lets a visitor train, so the largest experiment stays well inside Streamlit
@@ -49,6 +50,18 @@ def check_ui_limits(config: ExperimentConfig) -> None:
     if over:
         raise ConfigError("; ".join(over))
     check_resources(config, hosted_limits())
+
+
+def widget_range(key: str) -> tuple[float | None, float | None]:
+    """A widget's closed range for a config field: the schema's bounds narrowed by UI_LIMITS.
+
+    An open end (momentum < 1) is included: a widget cannot express it, so the schema refuses it on Train.
+    """
+    low, high, _, _ = bounds(key)
+    cap = UI_LIMITS.get(key)
+    if cap is not None:
+        high = cap if high is None else min(high, cap)
+    return low, high
 
 
 def differences(configs: Mapping[str, ExperimentConfig]) -> list[dict]:

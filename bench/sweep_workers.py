@@ -108,7 +108,8 @@ def timed_sweep(sweep_file: Path, workers: int, scratch: Path) -> dict:
         raise SystemExit(f"`{' '.join(command)}` exited {finished.returncode}:\n{finished.stdout}\n{finished.stderr[-3000:]}")
     ours = our_children_seconds() - ours_before
     others = None if busy_before is None else max(0.0, machine_busy_seconds() - busy_before - ours) / seconds
-    return {"seconds": seconds, "other_load_cores": others, "our_cores": ours / seconds, "table": (out / "sweep.csv").read_bytes()}
+    return {"seconds": seconds, "other_load_cores": others, "our_cores": ours / seconds,
+            "table": (out / "sweep.csv").read_bytes()}
 
 
 def measured_side(sweep_file: Path, workers: int, scratch: Path, limits: argparse.Namespace) -> list[dict]:
@@ -154,7 +155,8 @@ def tables_identical(results: dict[int, list[list[dict]]]) -> bool:
                 if attempt["table"] != reference:
                     identical = False
                     print(f"!!! MISMATCH: sweep.csv of {workers} worker(s), repeat {repeat + 1}, differs from 1 worker's "
-                          f"({len(attempt['table'])} vs {len(reference)} bytes): not the same work on both sides", file=sys.stderr)
+                          f"({len(attempt['table'])} vs {len(reference)} bytes): not the same work on both sides",
+                          file=sys.stderr)
     return identical
 
 

@@ -14,14 +14,13 @@ The package is built in layers; each imports only the layers below it (its docst
     sweeps     grid x seeds: sweep configs, the local pool and Ray, sweep.csv
     cli        python -m lab run|show|fix|sweep|tour|claims|config-reference
 """
-__version__ = "0.1.0"
-
-from lab.training.runtime import configure_environment  # noqa: E402
+from lab.training.runtime import configure_environment
 
 configure_environment()  # before anything can import TensorFlow: see its docstring
 
 from lab.contract.config import ExperimentConfig  # noqa: E402
 from lab.contract.config_io import ConfigError, config_to_yaml, load_config, run_id_of  # noqa: E402
+from lab.contract.result import LAB_VERSION as __version__  # noqa: E402
 from lab.contract.result import RunResult  # noqa: E402
 from lab.readings import report  # noqa: E402
 from lab.runs import store  # noqa: E402

@@ -13,6 +13,7 @@ from lab.runs.store import RunFolderError, folder_name, is_complete
 from lab.text.i18n import LANGUAGES
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_DIVERGED = 0, 1, 2, 3
+EXIT_STALE = 1  # config-reference --check: the page on disk is not what the schema generates
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a field, e.g. --set model.depth=20 (value parsed as YAML)")
     run.add_argument("--out", default="runs", help="output folder (default: runs/)")
-    run.add_argument("--quick", action="store_true", help="shrink the experiment (see README) for a fast check")
+    run.add_argument("--quick", action="store_true", help="shrink the experiment (see docs/experiments.md) for a fast check")
     sweep = commands.add_parser("sweep", help="run a grid x seeds sweep (resumable) and write sweep.csv")
     sweep.add_argument("sweep", help="sweep YAML file (name, base, grid, seeds)")
     sweep.add_argument("--out", required=True, help="sweep folder (rerunning into it skips finished runs)")
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     fix = commands.add_parser("fix", help="re-run a saved run with one remedy, write its folder, say what changed")
     fix.add_argument("run_dir", help="a run folder written by `run` (or downloaded from the app)")
     fix.add_argument("--remedy", choices=list(REMEDIES), default=None,
-                     help="the remedy (default: the one the run's numbers point to; see README 'Remedies')")
+                     help="the remedy (default: the one the run's numbers point to; see docs/remedies.md)")
     fix.add_argument("--out", default="runs", help="output folder for the remedied run (default: runs/)")
     show = commands.add_parser("show", help="print the summary of a saved run folder (or a .zip the app downloaded)")
     show.add_argument("run_dir", help="a run folder written by `run`, or a .zip of one (the app's download)")
@@ -51,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     tour.add_argument("--quick", action="store_true", help="shrunk presets (seconds; the claims need the full sizes)")
     claims = commands.add_parser("claims", help="run every preset with a claim and print what it measured against the claim")
     claims.add_argument("--quick", action="store_true", help="shrunk presets (the claims need the full sizes)")
+    reference = commands.add_parser("config-reference", help="write docs/config.md (every config field and rule) from the schema")
+    reference.add_argument("--check", action="store_true", help="write nothing; exit 1 if docs/config.md is stale")
     return parser
 
 
@@ -220,11 +223,25 @@ def command_claims(arguments) -> int:
     return EXIT_OK
 
 
+def command_config_reference(arguments) -> int:
+    """Write the config reference page, or (--check) exit 1 if the one on disk differs from the schema's."""
+    from lab.contract.config_reference import DOCS_PATH, is_current, write
+
+    if arguments.check:
+        if is_current():
+            print(f"{DOCS_PATH}: up to date")
+            return EXIT_OK
+        print(f"error: {DOCS_PATH} is stale; regenerate it with python -m lab config-reference", file=sys.stderr)
+        return EXIT_STALE
+    print(f"wrote {write()}")
+    return EXIT_OK
+
+
 def main(argv=None) -> int:
     """Parse, dispatch, and turn every bad input into one error line and a non-zero exit."""
     arguments = build_parser().parse_args(argv)
     handlers = {"run": command_run, "fix": command_fix, "sweep": command_sweep, "show": command_show, "tour": command_tour,
-                "claims": command_claims}
+                "claims": command_claims, "config-reference": command_config_reference}
     try:
         return handlers[arguments.command](arguments)
     except (ConfigError, RunFolderError) as error:

@@ -153,7 +153,8 @@ def test_the_tour_runs_a_section_with_numbers_from_the_runs(server, browser):
     experiment, remedy = run(section("sigmoid").config()), run(section("sigmoid").remedy_config())
     signal, fixed = (format_ratio(first_to_last(result.layers, "preact_grad_rms")) for result in (experiment, remedy))
     page.get_by_text(f"the first layer's back-propagated signal is {signal} of the last hidden layer's").wait_for(timeout=10_000)
-    page.get_by_text(f"receives {fixed} of the last hidden layer's back-propagated signal, instead of {signal}").wait_for(timeout=10_000)
+    page.get_by_text(f"receives {fixed} of the last hidden layer's back-propagated signal, instead of {signal}").wait_for(
+        timeout=10_000)
     assert page.get_by_text("The measured numbers bear the claim out.").count() == 1
     page.screenshot(path=str(ARTIFACTS / "tour.png"), full_page=True)
     context.close()

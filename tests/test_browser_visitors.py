@@ -105,7 +105,8 @@ def figures():
     yield collected
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "visitors.json").write_text(json.dumps(collected, indent=2))
-    shown = {part: {key: value for key, value in values.items() if key != "rss_mb_after_each"} for part, values in collected.items()}
+    shown = {part: {key: value for key, value in values.items() if key != "rss_mb_after_each"}
+             for part, values in collected.items()}
     print("\nvisitors figures (all in test-artifacts/visitors.json):", json.dumps(shown))
 
 
@@ -265,4 +266,5 @@ def test_fifty_experiments_in_a_row_keep_memory_bounded(server, browser, figures
     }
     print(f"\nfifty in a row: resident {rss[STEADY_FROM - 1]:.0f} MB at {STEADY_FROM}, {rss[-1]:.0f} MB at "
           f"{EXPERIMENTS_IN_A_ROW}; least-squares growth {slope:.3f} MB per run")
-    assert slope < GROWTH_BOUND_MB_PER_RUN, f"the server grows {slope:.2f} MB per run over experiments {STEADY_FROM}..{EXPERIMENTS_IN_A_ROW}"
+    assert slope < GROWTH_BOUND_MB_PER_RUN, \
+        f"the server grows {slope:.2f} MB per run over experiments {STEADY_FROM}..{EXPERIMENTS_IN_A_ROW}"

@@ -82,7 +82,8 @@ def test_progress_callback_sees_each_record():
     run(config, on_progress=lambda step, total, layers, history: calls.append((step, total, len(layers), len(history))))
     per_epoch = steps_per_epoch(config)
     width = config.model.depth + 1
-    assert calls == [(0, 2 * per_epoch, width, 0), (per_epoch, 2 * per_epoch, 2 * width, 1), (2 * per_epoch, 2 * per_epoch, 3 * width, 2)]
+    assert calls == [(0, 2 * per_epoch, width, 0), (per_epoch, 2 * per_epoch, 2 * width, 1),
+                     (2 * per_epoch, 2 * per_epoch, 3 * width, 2)]
 
 
 def test_same_config_and_seed_give_identical_frames_and_other_seeds_differ(tmp_path):

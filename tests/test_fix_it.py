@@ -83,8 +83,8 @@ def test_batch_norm_lifts_a_deep_sigmoid_nets_first_layer_and_the_sentence_says_
     assert lifted > 1e3  # orders of magnitude, the documented direction
     sentences = comparison_sentences(before, after, "batch_norm")
     expected = (f"With batch normalisation, at initialisation the first layer receives "
-                f"{format_ratio(start_ratio(after.layers, 'preact_grad_rms'))} of the last hidden layer's back-propagated signal, "
-                f"instead of {format_ratio(start_ratio(before.layers, 'preact_grad_rms'))}.")
+                f"{format_ratio(start_ratio(after.layers, 'preact_grad_rms'))} of the last hidden layer's "
+                f"back-propagated signal, instead of {format_ratio(start_ratio(before.layers, 'preact_grad_rms'))}.")
     assert sentences[0] == expected
     end = before.layers["step"].max()
     assert any(format_ratio(start_ratio(after.layers, "grad_norm", end)) in sentence and "end of training" in sentence
@@ -92,7 +92,8 @@ def test_batch_norm_lifts_a_deep_sigmoid_nets_first_layer_and_the_sentence_says_
     accuracy = f"{after.history['val_accuracy'].iloc[-1]:.2f}"  # the history frame, not the summary the code reads
     assert sentences[-1].startswith(f"With batch normalisation the final validation accuracy is {accuracy}")
     korean = comparison_sentences(before, after, "batch_norm", "ko")
-    assert korean[0].startswith("배치 정규화 적용 시 초기화 직후") and format_ratio(start_ratio(after.layers, "preact_grad_rms")) in korean[0]
+    assert korean[0].startswith("배치 정규화 적용 시 초기화 직후")
+    assert format_ratio(start_ratio(after.layers, "preact_grad_rms")) in korean[0]
 
 
 def test_comparison_names_a_change_of_status_and_skips_what_did_not_change():
@@ -102,7 +103,8 @@ def test_comparison_names_a_change_of_status_and_skips_what_did_not_change():
     assert ("fix_status", {"after": "run_status_ok", "before": "run_status_diverged"}) in facts
     # Clipping changes updates, not the initial weights: the ratios at initialisation are the same and not repeated.
     assert not [values for key, values in facts if key == "fix_ratio" and values["moment"] == "fix_moment_start"]
-    assert "With gradient clipping (norm ≤ 1) the run trains to the end; without it, it diverges." in comparison_sentences(before, after, "clip_norm")
+    assert ("With gradient clipping (norm ≤ 1) the run trains to the end; without it, it diverges."
+            in comparison_sentences(before, after, "clip_norm"))
 
 
 # ---- in the app ---------------------------------------------------------------------------------------
@@ -171,5 +173,6 @@ def test_adam_moves_the_first_layer_of_a_vanishing_net_and_the_sentence_says_so(
     moved_before, moved_after = start_ratio(before.layers, "update_ratio", end), start_ratio(after.layers, "update_ratio", end)
     assert moved_after > 10 * moved_before  # Adam's per-parameter scaling: the first layer moves despite its tiny gradient
     # The gradients at initialisation are the same (same weights): no sentence repeats them.
-    assert ("fix_update", {"after": format_ratio(moved_after), "before": format_ratio(moved_before)}) in comparison_facts(before, after)
-    assert not [values for key, values in comparison_facts(before, after) if key == "fix_ratio" and values["moment"] == "fix_moment_start"]
+    facts = comparison_facts(before, after)
+    assert ("fix_update", {"after": format_ratio(moved_after), "before": format_ratio(moved_before)}) in facts
+    assert not [values for key, values in facts if key == "fix_ratio" and values["moment"] == "fix_moment_start"]

@@ -33,4 +33,5 @@ def test_both_languages_have_the_same_keys_and_placeholders():
 
 def test_translate_fills_placeholders_and_chart_labels_cover_every_chart():
     assert translate("queue_wait", "ko", position=2).count("2") == 1
-    assert {"profile", "heatmap", "dead", "saturation", "history", "boundary", "histogram", "activation", "softmax"} <= set(KOREAN)
+    charts = {"profile", "heatmap", "dead", "saturation", "history", "boundary", "histogram", "activation", "softmax"}
+    assert charts <= set(KOREAN)

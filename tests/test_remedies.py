@@ -388,7 +388,10 @@ def test_configs_without_remedies_keep_their_run_ids():
     for name, (full, quick) in RUN_IDS_BEFORE_THE_REMEDIES.items():
         path = experiments / f"{name}.yaml"
         assert (run_id_of(load_config(path)), run_id_of(load_config(path, quick=True))) == (full, quick), name
-    digest = lambda text: hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def digest(text):
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
     for name, (sweep_yaml, run_ids) in SWEEPS_BEFORE_THE_REMEDIES.items():
         sweep, base = load_sweep(experiments / "sweeps" / f"{name}.yaml")
         planned = expand(sweep, base)

@@ -75,7 +75,8 @@ def test_a_sweep_over_the_caps_names_its_cell_and_writes_nothing(tmp_path):
     sweep.write_text("name: big\nbase: {training: {epochs: 5}}\ngrid: {model.width: [8, 1024]}\nseeds: 2\n")
     out = tmp_path / "sweep"
     completed = subprocess.run([sys.executable, "-m", "lab", "sweep", str(sweep), "--out", str(out)], cwd=ROOT,
-                               capture_output=True, text=True, check=False, env={**_environment(), "LAB_MAX_RUN_MEMORY_MB": "100"})
+                               capture_output=True, text=True, check=False,
+                               env={**_environment(), "LAB_MAX_RUN_MEMORY_MB": "100"})
     assert completed.returncode == 2
     assert "'model.width': 1024" in completed.stderr and "estimated memory" in completed.stderr
     assert not out.exists() or not any(out.iterdir())

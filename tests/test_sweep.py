@@ -15,7 +15,11 @@ from lab.sweeps.sweep_config import load_sweep
 
 SWEEP = """
 name: test_sweep
-base: {data: {dataset: gaussian, num_features: 6, num_samples: 128}, model: {width: 6}, training: {epochs: 0}, probe: {num_samples: 32}}
+base:
+  data: {dataset: gaussian, num_features: 6, num_samples: 128}
+  model: {width: 6}
+  training: {epochs: 0}
+  probe: {num_samples: 32}
 grid:
   model.depth: [2, 6]
   model.activation: [sigmoid, relu]

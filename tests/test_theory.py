@@ -66,7 +66,10 @@ def test_gaussian_expectation_matches_closed_forms():
     assert theory.gaussian_expectation(np.square, 0.5, q) == pytest.approx(q + 0.25, rel=1e-12)
     assert theory.gaussian_expectation(lambda z: np.maximum(z, 0.0) ** 2, 0.0, q) == pytest.approx(q / 2, rel=1e-12)
     assert theory.gaussian_expectation(np.tanh, 0.0, q) == pytest.approx(0.0, abs=1e-14)  # odd function
-    step_slope = lambda z: np.zeros_like(z) ** 2
+
+    def step_slope(z):
+        return np.zeros_like(z) ** 2
+
     assert theory.gaussian_expectation(step_slope, 0.3, q) == 0.0
     assert theory.gaussian_expectation(np.square, 2.0, 0.0) == 4.0
 
@@ -81,7 +84,10 @@ def test_gaussian_expectation_resolves_kinks_and_saturation():
     relu_square = (mean**2 + variance) * stats.norm.cdf(t) + mean * spread * stats.norm.pdf(t)
     relu_estimate = theory.gaussian_expectation(lambda z: np.maximum(z, 0.0) ** 2, mean, variance, breakpoints=(0.0,))
     assert relu_estimate == pytest.approx(relu_square, abs=1e-9)
-    slope_square = lambda z: (1.0 - np.tanh(z) ** 2) ** 2
+
+    def slope_square(z):
+        return (1.0 - np.tanh(z) ** 2) ** 2
+
     reference = integrate.quad(lambda x: slope_square(math.sqrt(10.0) * x) * stats.norm.pdf(x), -30, 30, limit=500)[0]
     assert theory.gaussian_expectation(slope_square, 0.0, 10.0) == pytest.approx(reference, abs=1e-9)
     with pytest.raises(ValueError):

@@ -46,7 +46,8 @@ def test_the_claims_are_tested_on_the_numbers_and_can_fail(tour_runs):
     assert not claim_holds(section("tanh"), *tour_runs["sigmoid"])  # sigmoid is not within 10x
     assert not claim_holds(section("step"), *tour_runs["sigmoid"])  # sigmoid's hidden gradients are not 0
     assert not claim_holds(section("relu"), *tour_runs["leaky_relu"])  # dead at birth: no more dead at the end
-    assert not claim_holds(section("leaky_relu"), tour_runs["leaky_relu"][0], tour_runs["leaky_relu"][0])  # ReLU as its own remedy
+    leaky = tour_runs["leaky_relu"][0]
+    assert not claim_holds(section("leaky_relu"), leaky, leaky)  # ReLU as its own remedy
     assert not claim_holds(section("softmax"), *tour_runs["sigmoid"])  # 49% accuracy
 
 
@@ -76,7 +77,8 @@ def test_facts_are_the_runs_numbers(tour_runs):
 
     softmax = tour_runs["softmax"][0]
     logits = softmax.layers.query("layer_kind == 'output'").sort_values("step")["preact_grad_rms"]
-    assert f"is {logits.iloc[0]:.3g} at initialisation and {logits.iloc[-1]:.3g} at the end" in fact_sentences(section("softmax").facts(softmax))[0]
+    sentence = fact_sentences(section("softmax").facts(softmax))[0]
+    assert f"is {logits.iloc[0]:.3g} at initialisation and {logits.iloc[-1]:.3g} at the end" in sentence
 
 
 # ---- the page -------------------------------------------------------------------------------------------
@@ -107,8 +109,9 @@ def test_running_a_section_shows_the_runs_numbers_and_the_remedys(tour_runs):
     experiment, remedy = tour_runs["sigmoid"]
     assert f"run {experiment.run_id}" in text  # the page's run is the headless one: same config and seed
     assert f"the first layer's weight gradient is {format_ratio(start_ratio(experiment.layers, 'grad_norm'))} of the last" in text
-    assert (f"With batch normalisation, at initialisation the first layer receives {format_ratio(start_ratio(remedy.layers, 'preact_grad_rms'))} "
-            f"of the last hidden layer's back-propagated signal, instead of {format_ratio(start_ratio(experiment.layers, 'preact_grad_rms'))}.") in text
+    fixed, signal = (format_ratio(start_ratio(result.layers, "preact_grad_rms")) for result in (remedy, experiment))
+    assert (f"With batch normalisation, at initialisation the first layer receives {fixed} "
+            f"of the last hidden layer's back-propagated signal, instead of {signal}.") in text
     assert TEXT["en"]["tour_confirmed"] in [box.value for box in app.success]
     drawn = {row.get("run") for row in chart_rows(app)}
     assert {"sigmoid_vanishing", "sigmoid_vanishing + batch normalisation"} <= drawn
@@ -150,7 +153,8 @@ def test_the_tour_runs_headless_and_prints_the_same_numbers(tour_runs):
     completed = subprocess.run([sys.executable, "-m", "lab", "tour", "--lang", "ko", "--quick"], capture_output=True, text=True,
                                timeout=600, check=True)
     text = completed.stdout
-    assert [line for line in text.splitlines() if line and not line.startswith(" ")] == [TEXT["ko"][f"tour_{key}_title"] for key in ORDER]
+    titles = [line for line in text.splitlines() if line and not line.startswith(" ")]
+    assert titles == [TEXT["ko"][f"tour_{key}_title"] for key in ORDER]
     quick = run(section("sigmoid").config(quick=True))
     assert f"run {quick.run_id}" in text and format_ratio(start_ratio(quick.layers, "grad_norm")) in text
     assert "Traceback" not in completed.stderr

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lab.science.activations import HIDDEN_ACTIVATIONS
-from lab.charts.gallery_charts import activation_chart, softmax_chart
-from lab.text.chart_labels import chart_labels
-from lab.text.i18n import description
 from app.caches import cached_spec
 from app.shared import language, t
+from lab.charts.gallery_charts import activation_chart, softmax_chart
+from lab.science.activations import HIDDEN_ACTIVATIONS
+from lab.text.i18n import chart_labels, description
 
 
 def gallery_chart(name: str, alpha: float, low: float, high: float, language_code: str) -> dict:

@@ -7,14 +7,15 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from app.shared import flash, language, show_flash, t, training_queue
 from lab import ConfigError
+from lab.charts.sweep_charts import born_dead_chart, depth_view_chart, sweep_summary_table
 from lab.contract.config_io import parse_yaml
 from lab.contract.presets import sweep_presets
 from lab.sweeps.runner import plan_sweep, run_sweep
-from lab.charts.sweep_charts import born_dead_chart, depth_view_chart, sweep_summary_table
 from lab.sweeps.table import read_sweep_csv
 from lab.sweeps.theory_views import theory_frames
-from app.shared import flash, show_flash, t, training_queue
+from lab.text.i18n import chart_labels
 
 LOCAL_FOLDERS = (Path("sweeps"), Path("runs"))  # where a local user's `--out` folders usually are
 MAX_APP_SWEEP_RUNS = 300  # a bigger sweep runs with --quick here, or with python -m lab sweep
@@ -31,12 +32,15 @@ def local_sweeps() -> dict[str, Path]:
     return found
 
 
-def load_views(folder: Path) -> dict:
-    """sweep.csv with the theory frames its sweep.yaml implies."""
+def load_views(folder: Path, name: str | None = None, quick: bool = False) -> dict:
+    """sweep.csv with the theory frames its sweep.yaml implies.
+
+    name: the folder's name unless given (None for an upload, named in the visitor's language when shown).
+    """
     _, _, planned = plan_sweep(folder / "sweep.yaml")
     frame = read_sweep_csv(folder / "sweep.csv")
     depth_theory, dead_theory = theory_frames(frame, planned)
-    return {"name": folder.name, "frame": frame, "depth": depth_theory, "dead": dead_theory}
+    return {"name": name, "quick": quick, "frame": frame, "depth": depth_theory, "dead": dead_theory}
 
 
 def require_inline_base(data: bytes) -> None:
@@ -60,7 +64,7 @@ def open_uploads() -> None:
             (Path(temporary) / name).write_bytes(files[name].getvalue())
         try:
             require_inline_base(files["sweep.yaml"].getvalue())
-            st.session_state["sweep_view"] = {**load_views(Path(temporary)), "name": "uploaded sweep"}
+            st.session_state["sweep_view"] = load_views(Path(temporary), name=None)
         except (ConfigError, ValueError, KeyError, OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
             flash("error", t("run_error", message=error))
 
@@ -74,10 +78,12 @@ def run_small(preset: Path, progress_area) -> None:
     def on_progress(progress):
         bar.progress(progress.done / max(progress.total, 1), text=f"{preset.stem}: {progress.done} / {progress.total}")
 
-    with training_queue().slot(on_wait=lambda position: progress_area.info(t("queue_wait", position=position))):
-        with tempfile.TemporaryDirectory(prefix="lab-sweep-") as temporary:
-            run_sweep(preset, temporary, quick=quick, on_progress=on_progress)
-            st.session_state["sweep_view"] = {**load_views(Path(temporary)), "name": preset.stem + (" (quick)" if quick else "")}
+    def on_wait(position: int) -> None:
+        progress_area.info(t("queue_wait", position=position))
+
+    with training_queue().slot(on_wait=on_wait), tempfile.TemporaryDirectory(prefix="lab-sweep-") as temporary:
+        run_sweep(preset, temporary, quick=quick, on_progress=on_progress)
+        st.session_state["sweep_view"] = load_views(Path(temporary), name=preset.stem, quick=quick)
 
 
 def sources_ui() -> None:
@@ -95,23 +101,34 @@ def sources_ui() -> None:
         chosen = left.selectbox(t("sweep_folder"), list(folders), key="sweep_folder")
         if right.button(t("compare_open"), width="stretch"):
             try:
-                st.session_state["sweep_view"] = load_views(folders[chosen])
+                st.session_state["sweep_view"] = load_views(folders[chosen], name=folders[chosen].name)
             except (ConfigError, ValueError, OSError) as error:
                 st.error(t("run_error", message=error))
     st.file_uploader(t("sweep_upload"), type=["csv", "yaml"], accept_multiple_files=True,
                      key="sweep_upload", on_change=open_uploads)
 
 
+def view_title(view: dict) -> str:
+    """The sweep's name as shown: the folder or preset, marked when it ran in quick mode; an upload says so."""
+    if view["name"] is None:
+        return t("sweep_uploaded")
+    return t("sweep_quick", name=view["name"]) if view["quick"] else view["name"]
+
+
 def views(view: dict) -> None:
-    """The depth views (signal and weight gradient), the born-dead view and the per-cell table."""
-    frame = view["frame"]
-    st.subheader(view["name"])
+    """The depth views (signal and weight gradient), the born-dead view and the per-cell table, in the visitor's language."""
+    frame, lang = view["frame"], language()
+    st.subheader(view_title(view))
     if frame["model.depth"].nunique() > 1:
         left, right = st.columns(2)
-        left.altair_chart(depth_view_chart(frame, "log10_signal_ratio_start", theory=view["depth"]), width="stretch")
-        right.altair_chart(depth_view_chart(frame, "log10_grad_ratio_start", theory=view["depth"]), width="stretch")
-        st.altair_chart(born_dead_chart(frame, theory=view["dead"]), width="stretch")
-    st.dataframe(sweep_summary_table(frame), width="stretch")
+        for column, measure in ((left, "log10_signal_ratio_start"), (right, "log10_grad_ratio_start")):
+            chart = depth_view_chart(frame, measure, theory=view["depth"], labels=chart_labels("depth", lang, measure))
+            column.altair_chart(chart, width="stretch")
+        st.altair_chart(born_dead_chart(frame, theory=view["dead"], labels=chart_labels("born_dead", lang)), width="stretch")
+    else:
+        st.info(t("sweep_one_depth"))
+    # Grid keys other than the model's keep their dotted config names, as in sweep.csv.
+    st.dataframe(sweep_summary_table(frame).rename(columns=chart_labels("sweep_table", lang)), width="stretch")
 
 
 def main() -> None:

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lab import config_to_yaml
-
-from lab.charts import run_charts as charts
-from lab.text.chart_labels import chart_labels
-from lab.readings.fix_it import comparison_sentences
-from lab.text.i18n import fact_sentences
-from lab.contract.result import RunResult
-from lab.readings.tour import SECTIONS, TourSection, claim_holds
 from app.caches import cached_result, cached_spec
 from app.shared import language, obtain_result, recover_stopped_training, remember, session_runs, t
+from lab import config_to_yaml
+from lab.charts import run_charts as charts
+from lab.contract.result import RunResult
+from lab.readings.fix_it import comparison_sentences
+from lab.readings.tour import SECTIONS, TourSection, claim_holds
+from lab.text.i18n import chart_labels, fact_sentences
 
 
 def tour_labels() -> dict[str, tuple[str, str | None]]:
@@ -85,7 +83,7 @@ def open_in_experiment(tour_section: TourSection) -> None:
 def measured(tour_section: TourSection, run: RunResult, fixed: RunResult | None) -> None:
     """The numbers from the runs: the experiment's facts, the remedy's comparison, and whether the claim holds."""
     lang = language()
-    st.markdown(f"**{t('tour_measured')}** · `{run.config.name}` · run {run.run_id}")
+    st.markdown(f"**{t('tour_measured')}** · `{run.config.name}` · {t('tour_run_tag', run_id=run.run_id)}")
     st.markdown("\n".join(f"- {sentence}" for sentence in fact_sentences(tour_section.facts(run), lang)))
     if claim_holds(tour_section, run, fixed):
         st.success(t("tour_confirmed"), icon=":material/check_circle:")

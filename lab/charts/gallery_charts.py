@@ -5,6 +5,7 @@ import them from here without an import cycle. No streamlit, no TensorFlow: Alta
 """
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from lab.science import activations as act
+from lab.text.i18n import chart_labels, measure_name
 
 # Okabe & Ito (2008): distinguishable with every common form of colour blindness.
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
@@ -28,9 +30,16 @@ SATURATION_THRESHOLD = 0.05  # the same 5% of max |f'| that lab.training.measure
 NUM_POINTS = 400
 
 
-def with_labels(defaults: Mapping[str, str], labels: Mapping[str, str] | None) -> dict[str, str]:
-    """The default English texts, overridden by whatever the caller passes (e.g. Korean)."""
-    return {**defaults, **(labels or {})}
+def with_labels(kind: str, labels: Mapping[str, str] | None, measure: str | None = None) -> dict[str, str]:
+    """The English catalogue's texts for this kind of chart, overridden by whatever the caller passes (e.g. Korean).
+
+    With a measure, a {measure} still left in any text (the caller's too) is filled with its English name.
+    """
+    texts = {**chart_labels(kind, "en", measure), **(labels or {})}
+    if measure is None:
+        return texts
+    # replace, not format: a caller's text may hold other braces.
+    return {key: text.replace("{measure}", measure_name(measure)) for key, text in texts.items()}
 
 
 def inline(frame: pd.DataFrame) -> alt.InlineData:
@@ -81,7 +90,7 @@ def saturation_bands(name: str, x_min: float, x_max: float, alpha: float = act.D
     bounds = [x_min] + [_crossing(name, grid[i], grid[i + 1], alpha) for i in changes] + [x_max]
     inside = bool(mask[0])
     bands = []
-    for start, end in zip(bounds[:-1], bounds[1:]):
+    for start, end in itertools.pairwise(bounds):
         if inside:
             bands.append((float(start), float(end)))
         inside = not inside
@@ -108,28 +117,24 @@ def x_axis(field: str, title: str, domain: tuple[float, float]) -> alt.X:
     return alt.X(f"{field}:Q", title=title, scale=alt.Scale(domain=list(domain), nice=False))
 
 
-def _band_layer(bands: list[tuple[float, float]], note: str, x_title: str, domain: tuple[float, float]) -> alt.Chart:
-    """Grey full-height rectangles over the saturation bands."""
-    frame = pd.DataFrame(bands, columns=["start", "end"]).assign(note=note)
+def _band_layer(bands: list[tuple[float, float]], texts: Mapping[str, str], domain: tuple[float, float]) -> alt.Chart:
+    """Grey full-height rectangles over the saturation bands (texts: saturation, x, band_start, band_end)."""
+    frame = pd.DataFrame(bands, columns=["start", "end"]).assign(note=texts["saturation"])
     return alt.Chart(inline(frame)).mark_rect(color=GREY, opacity=0.25).encode(
-        x=x_axis("start", x_title, domain), x2="end:Q",
-        tooltip=[alt.Tooltip("note:N", title=""), "start:Q", "end:Q"])
+        x=x_axis("start", texts["x"], domain), x2="end:Q",
+        tooltip=[alt.Tooltip("note:N", title=""), alt.Tooltip("start:Q", title=texts["band_start"]),
+                 alt.Tooltip("end:Q", title=texts["band_end"])])
 
-
-ACTIVATION_LABELS = {
-    "title": "{name}: f(x) and its derivative f'(x)", "x": "x (pre-activation)", "y": "value",
-    "legend": "curve", "value": "f(x)", "derivative": "f'(x)", "max": "max f' = {value}",
-    "zero": "f'(x) = 0 everywhere", "saturation": "grey bands: saturated, |f'(x)| < 5% of max f'",
-}
 
 
 def activation_chart(name: str, alpha: float = act.DEFAULT_LEAKY_ALPHA, x_min: float = -5.0, x_max: float = 5.0,
                      labels: Mapping[str, str] | None = None) -> alt.LayerChart:
     """f and f' on one axis, saturation shaded, max f' marked (step: a "f' = 0 everywhere" note).
 
-    Labels: title ({name} is replaced), x, y, legend, value, derivative, max ({value}), zero, saturation.
+    Labels (see lab.text.en.CHARTS["activation"]): title ({name} is replaced), x, y, legend, value, derivative,
+    max ({value}), zero, saturation, band_start, band_end.
     """
-    texts = with_labels(ACTIVATION_LABELS, labels)
+    texts = with_labels("activation", labels)
     if not (math.isfinite(x_min) and math.isfinite(x_max) and x_min < x_max):
         raise ValueError(f"need finite x_min < x_max; got {x_min!r}, {x_max!r}")
     x = np.linspace(x_min, x_max, NUM_POINTS)
@@ -146,7 +151,7 @@ def activation_chart(name: str, alpha: float = act.DEFAULT_LEAKY_ALPHA, x_min: f
                  alt.Tooltip("value:Q", format=".4f", title=texts["y"])],
     )
     bands = saturation_bands(name, x_min, x_max, alpha)
-    layers = ([_band_layer(bands, texts["saturation"], texts["x"], (x_min, x_max))] if bands else []) + [lines]
+    layers = ([_band_layer(bands, texts, (x_min, x_max))] if bands else []) + [lines]
     layers.append(_derivative_note(name, x, alpha, texts).encode(x=x_axis("x", texts["x"], (x_min, x_max))))
     title = alt.Title(texts["title"].format(name=name), subtitle=texts["saturation"] if bands else "")
     return alt.layer(*layers, title=title)
@@ -168,12 +173,10 @@ def _derivative_note(name: str, x: np.ndarray, alpha: float, texts: Mapping[str,
     return alt.layer(point, label)
 
 
-SOFTMAX_LABELS = {"title": "softmax(z / T), T = {temperature:g}", "x": "class", "y": "probability", "logit": "logit z"}
-
 
 def softmax_chart(logits: Sequence[float], temperature: float = 1.0, labels: Mapping[str, str] | None = None) -> alt.LayerChart:
     """Softmax probabilities per class as labelled bars. Labels: title ({temperature}), x, y, logit."""
-    texts = with_labels(SOFTMAX_LABELS, labels)
+    texts = with_labels("softmax", labels)
     logits = np.asarray(logits, dtype=np.float64)
     if logits.ndim != 1 or logits.size == 0 or not np.all(np.isfinite(logits)):
         raise ValueError("logits must be a non-empty sequence of finite numbers")
@@ -182,7 +185,7 @@ def softmax_chart(logits: Sequence[float], temperature: float = 1.0, labels: Map
     base = alt.Chart(inline(frame)).encode(
         x=alt.X("class:O", title=texts["x"], axis=alt.Axis(labelAngle=0)),
         y=alt.Y("probability:Q", title=texts["y"], scale=alt.Scale(domain=[0, 1])),
-        tooltip=["class:O", alt.Tooltip("logit:Q", title=texts["logit"], format=".3f"),
+        tooltip=[alt.Tooltip("class:O", title=texts["x"]), alt.Tooltip("logit:Q", title=texts["logit"], format=".3f"),
                  alt.Tooltip("probability:Q", title=texts["y"], format=".4f")],
     )
     bars = base.mark_bar(color=BLUE)
@@ -191,14 +194,6 @@ def softmax_chart(logits: Sequence[float], temperature: float = 1.0, labels: Map
     return alt.layer(bars, values, title=title).properties(width=max(240, 50 * logits.size))
 
 
-HISTOGRAM_LABELS = {
-    "title": "Layer {layer}, step {step}: pre-activations z over {activation}'(z)", "x": "pre-activation z",
-    "y": "share of pre-activations", "derivative": "f'(z)", "count": "count",
-    "edges": "The outermost bins also count every z beyond the range (here beyond ±{edge:g}).",
-    "below": "includes every z below {edge:g}", "above": "includes every z above {edge:g}",
-    "saturation": "saturated: |f'(z)| < 5% of max f'",
-}
-
 
 def preactivation_histogram_chart(histograms: pd.DataFrame, step: int, layer: int, activation: str,
                                   alpha: float = act.DEFAULT_LEAKY_ALPHA,
@@ -206,9 +201,10 @@ def preactivation_histogram_chart(histograms: pd.DataFrame, step: int, layer: in
     """One (step, layer) pre-activation histogram, f'(z) on a right axis and the saturation shaded.
 
     For the output layer pass the output activation (sigmoid; softmax draws the histogram alone).
-    Labels: title ({layer}, {step}, {activation}), x, y, derivative, count, edges, below, above ({edge}), saturation.
+    Labels: title ({layer}, {step}, {activation}), x, y, derivative, count, bin_left, bin_right, edges, below,
+    above ({edge}), saturation, band_start, band_end.
     """
-    texts = with_labels(HISTOGRAM_LABELS, labels)
+    texts = with_labels("histogram", labels)
     rows = histograms.loc[(histograms["step"] == step) & (histograms["layer"] == layer), ["bin_left", "bin_right", "count"]]
     if rows.empty:
         raise ValueError(f"no histogram for step {step}, layer {layer}")
@@ -223,7 +219,8 @@ def preactivation_histogram_chart(histograms: pd.DataFrame, step: int, layer: in
     # rect with an explicit y2 = 0: a bar with x and x2 both set is read as a horizontal bar.
     bars = alt.Chart(inline(rows)).mark_rect(color=BLUE, opacity=0.8, stroke="white", strokeWidth=0.5).encode(
         x=x_axis("bin_left", texts["x"], (low, high)), x2="bin_right:Q", y=alt.Y("share:Q", title=texts["y"]), y2=alt.datum(0),
-        tooltip=["bin_left:Q", "bin_right:Q", alt.Tooltip("count:Q", title=texts["count"]),
+        tooltip=[alt.Tooltip("bin_left:Q", title=texts["bin_left"]), alt.Tooltip("bin_right:Q", title=texts["bin_right"]),
+                 alt.Tooltip("count:Q", title=texts["count"]),
                  alt.Tooltip("share:Q", format=".3f", title=texts["y"]), alt.Tooltip("note:N", title="")],
     )
     title = alt.Title(texts["title"].format(layer=layer, step=step, activation=activation),
@@ -233,7 +230,7 @@ def preactivation_histogram_chart(histograms: pd.DataFrame, step: int, layer: in
     bands = saturation_bands(activation, low, high, alpha)
     # Bands share the bars' y scale (a rect without y then spans the full height); only f' gets
     # its own right-hand axis. Bands inside an independent-y layer lose their height and the x axis.
-    histogram = alt.layer(_band_layer(bands, texts["saturation"], texts["x"], (low, high)), bars) if bands else alt.layer(bars)
+    histogram = alt.layer(_band_layer(bands, texts, (low, high)), bars) if bands else alt.layer(bars)
     derivative_line = _derivative_line(activation, (low, high), alpha, texts)
     return alt.layer(histogram, derivative_line, title=title).resolve_scale(y="independent")
 
@@ -251,8 +248,6 @@ def _derivative_line(name: str, domain: tuple[float, float], alpha: float, texts
 
 
 MAX_BOUNDARY_CELLS = 2500  # what the chart draws; the boundary frame keeps its full 100 x 100 grid
-BOUNDARY_LABELS = {"title": "Decision boundary at the end of training", "x1": "x1", "x2": "x2",
-                   "class": "class", "probability": "probability of the predicted class", "label": "true class"}
 
 
 def boundary_chart(boundary: pd.DataFrame, points: pd.DataFrame | None = None,
@@ -263,7 +258,7 @@ def boundary_chart(boundary: pd.DataFrame, points: pd.DataFrame | None = None,
     """
     if boundary is None or boundary.empty:
         return None
-    texts = with_labels(BOUNDARY_LABELS, labels)
+    texts = with_labels("boundary", labels)
     # Four decimals are far finer than a grid cell and shorten the inline JSON of 10 000 cells.
     grid = boundary[["x1", "x2", "predicted_class", "probability"]].round({"x1": 4, "x2": 4, "probability": 3})
     grid = _thinned(grid, MAX_BOUNDARY_CELLS)

@@ -2,8 +2,8 @@
 
 Tidy frame in, chart out; inputs are never modified. Charts of functions (f and f', softmax,
 pre-activations over f', the decision boundary) live in lab.charts.gallery_charts and are re-exported
-here. Every builder takes `labels` to replace its English texts (e.g. with Korean); missing keys
-keep the defaults. No streamlit, no TensorFlow: Altair, pandas and numpy only.
+here. Every builder takes `labels` to replace its English texts (the English catalogue's, lab.text.en.CHARTS)
+with the visitor's language; missing keys keep the defaults. No streamlit, no TensorFlow: Altair, pandas and numpy only.
 """
 from __future__ import annotations
 
@@ -17,19 +17,27 @@ import numpy as np
 import pandas as pd
 
 from lab.charts.gallery_charts import (  # noqa: F401  (the gallery is re-exported: one import for the app)
-    BLUE, GREY, OKABE_ITO, ORANGE, VIRIDIS, activation_chart, boundary_chart, inline, integer_axis, integer_legend,
-    message_chart, preactivation_histogram_chart, saturation_bands, softmax_chart, with_labels,
+    BLUE,
+    GREY,
+    OKABE_ITO,
+    ORANGE,
+    VIRIDIS,
+    activation_chart,
+    boundary_chart,
+    inline,
+    integer_axis,
+    integer_legend,
+    message_chart,
+    preactivation_histogram_chart,
+    saturation_bands,
+    softmax_chart,
+    with_labels,
 )
 from lab.contract.result import frame
 
 NO_POSITIVE_FLOOR = 1e-12
-MEASURES = {
-    "grad_norm": "kernel gradient norm ||dL/dW||",
-    "preact_grad_rms": "back-propagated signal, RMS of dL/dz",
-    "bias_grad_norm": "bias gradient norm ||dL/db||",
-    "update_ratio": "update ratio ||W - W_prev|| / ||W_prev||",
-    "weight_norm": "kernel norm ||W||",
-}
+# The per-layer measures a log axis can show (their names in chart texts: lab.text's MEASURES).
+MEASURES = ("grad_norm", "preact_grad_rms", "bias_grad_norm", "update_ratio", "weight_norm")
 
 
 def zero_floor(values: Iterable[float]) -> float:
@@ -51,14 +59,6 @@ def _check_measure(measure: str) -> None:
         raise ValueError(f"measure must be one of {', '.join(MEASURES)}; got {measure!r}")
 
 
-PROFILE_LABELS = {
-    "title": "{measure} per layer (log scale)", "x": "layer (1 = nearest the input)", "y": "{measure}",
-    "step": "step", "run": "run", "epoch": "epoch", "layer_kind": "layer", "hidden": "hidden",
-    "output": "output", "zero": "= 0", "empty": "no measured values to plot",
-    "theory": "theory at initialisation (dashed)",
-}
-
-
 # Room above the profile chart's title: Streamlit fits these charts to the container's width, and with
 # the log axis' padding the title's upper half was drawn outside the canvas (seen in Chromium
 # screenshots of every profile and comparison chart); Vega's default padding is 5 on every side.
@@ -71,20 +71,19 @@ def gradient_profile_chart(layers: pd.DataFrame, measure: str = "grad_norm", ste
     """A per-layer measure on a log y axis, one line per step (or run); exact zeros drawn at a labelled floor.
 
     theory: optional (layer, plotted) rows, drawn dashed: what theory predicts at initialisation
-    (see lab.readings.theory_overlay). Labels: title, x, y ({measure} is replaced), step, run, epoch,
+    (see lab.readings.theory_overlay). Labels: title, x, y ({measure} is replaced), step, run, epoch, layer,
     layer_kind, hidden, output, zero, empty, theory.
     """
     _check_measure(measure)
     if color_by not in ("step", "run") or (color_by == "run" and "run" not in layers):
         raise ValueError("color_by must be 'step', or 'run' for a frame with a run column (see compare_frames)")
-    # replace, not format: a caller's text may hold other braces.
-    texts = {key: text.replace("{measure}", MEASURES[measure]) for key, text in with_labels(PROFILE_LABELS, labels).items()}
+    texts = with_labels("profile", labels, measure)
     data = _profile_data(layers, measure, steps, texts)
     if data.empty:
         return message_chart(texts["empty"])
     has_run = "run" in data
     tooltip = ([alt.Tooltip("run:N", title=texts["run"])] if has_run else []) + [
-        alt.Tooltip("step:Q", title=texts["step"]), alt.Tooltip("epoch:Q", title=texts["epoch"]), "layer:Q",
+        alt.Tooltip("step:Q", title=texts["step"]), alt.Tooltip("epoch:Q", title=texts["epoch"]), alt.Tooltip("layer:Q", title=texts["layer"]),
         alt.Tooltip("kind:N", title=texts["layer_kind"]), alt.Tooltip(f"{measure}:Q", title=texts["y"], format=".3e")]
     base = alt.Chart(inline(data)).encode(
         x=alt.X("layer:Q", title=texts["x"], axis=integer_axis(data["layer"]), scale=alt.Scale(padding=16)),
@@ -103,7 +102,8 @@ def gradient_profile_chart(layers: pd.DataFrame, measure: str = "grad_norm", ste
         predicted = theory.assign(curve=texts["theory"])
         parts.append(alt.Chart(inline(predicted)).mark_line(strokeDash=[6, 4], color=GREY, strokeWidth=2).encode(
             x="layer:Q", y=alt.Y("plotted:Q", scale=alt.Scale(type="log", padding=16)),
-            tooltip=[alt.Tooltip("curve:N", title=""), "layer:Q", alt.Tooltip("plotted:Q", title=texts["theory"], format=".3e")]))
+            tooltip=[alt.Tooltip("curve:N", title=""), alt.Tooltip("layer:Q", title=texts["layer"]),
+                     alt.Tooltip("plotted:Q", title=texts["theory"], format=".3e")]))
     return alt.layer(*parts, title=texts["title"]).properties(width=420, height=300, padding=LAYERED_PADDING)
 
 
@@ -157,29 +157,28 @@ def _zero_marks(base: alt.Chart, data: pd.DataFrame, measure: str, zero_text: st
     return [zeros, rule, text]
 
 
-HEATMAP_LABELS = {"title": "{measure}: layer x step", "x": "step", "y": "layer", "color": "log10 {measure}",
-                  "zero": "= 0", "output": "output", "empty": "no measured values to plot"}
-
-
 def heatmap_chart(layers: pd.DataFrame, measure: str = "grad_norm", labels: Mapping[str, str] | None = None) -> alt.LayerChart:
     """Layer (layer 1 at the bottom) x step cells coloured by log10(measure); exact zeros in grey.
 
-    Labels: title, x, y, color ({measure} is replaced), zero, output, empty.
+    Labels: title, x, y, color, value ({measure} is replaced), epoch, layer_kind, hidden, output, zero, empty.
     """
     _check_measure(measure)
-    texts = {key: text.replace("{measure}", measure) for key, text in with_labels(HEATMAP_LABELS, labels).items()}
+    texts = with_labels("heatmap", labels, measure)
     data = layers.loc[np.isfinite(layers[measure].to_numpy(dtype=np.float64)), ["step", "epoch", "layer", "layer_kind", measure]]
     if data.empty:
         return message_chart(texts["empty"])
     with np.errstate(divide="ignore"):  # log10(0) = -inf is never plotted: zeros get their own layer
-        data = data.assign(log10_value=np.log10(data[measure]).where(data[measure] > 0), zero=texts["zero"])
+        data = data.assign(log10_value=np.log10(data[measure]).where(data[measure] > 0), zero=texts["zero"],
+                           kind=data["layer_kind"].map({"hidden": texts["hidden"], "output": texts["output"]}))
     output_layers = data.loc[data["layer_kind"] == "output", "layer"].unique()
     label_expr = (f"datum.value == {output_layers[0]} ? datum.label + ' ({texts['output']})' : datum.label"
                   if len(output_layers) == 1 else "datum.label")
     base = alt.Chart(inline(data)).encode(
         x=alt.X("step:O", title=texts["x"], axis=alt.Axis(labelAngle=0, labelOverlap="greedy")),
         y=alt.Y("layer:O", title=texts["y"], sort="descending", axis=alt.Axis(labelExpr=label_expr)),
-        tooltip=["step:Q", "epoch:Q", "layer:Q", "layer_kind:N", alt.Tooltip(f"{measure}:Q", format=".3e")],
+        tooltip=[alt.Tooltip("step:Q", title=texts["x"]), alt.Tooltip("epoch:Q", title=texts["epoch"]),
+                 alt.Tooltip("layer:Q", title=texts["y"]), alt.Tooltip("kind:N", title=texts["layer_kind"]),
+                 alt.Tooltip(f"{measure}:Q", title=texts["value"], format=".3e")],
     )
     cells = base.mark_rect().encode(color=alt.Color("log10_value:Q", scale=alt.Scale(scheme="viridis"), title=texts["color"]))
     parts = [cells.transform_filter(alt.datum[measure] > 0)]
@@ -190,22 +189,16 @@ def heatmap_chart(layers: pd.DataFrame, measure: str = "grad_norm", labels: Mapp
     return alt.layer(*parts, title=texts["title"]).resolve_scale(color="independent").properties(width=420, height=300)
 
 
-DEAD_LABELS = {"title": "Dead units per hidden layer (output exactly 0 on every probe sample)", "x": "step",
-               "y": "dead fraction", "layer": "layer", "empty": "no hidden layers recorded"}
-SATURATION_LABELS = {"title": "Saturated units per hidden layer (|f'(z)| < 5% of max f')", "x": "step",
-                     "y": "saturated fraction", "layer": "layer"}
-
-
 def dead_fraction_chart(layers: pd.DataFrame, labels: Mapping[str, str] | None = None) -> alt.Chart:
-    """Each hidden layer's dead fraction over training. Labels: title, x, y, layer, empty."""
-    texts = with_labels(DEAD_LABELS, labels)
+    """Each hidden layer's dead fraction over training. Labels: title, x, y, layer, epoch, empty."""
+    texts = with_labels("dead", labels)
     chart = _fraction_chart(layers, "dead_fraction", texts)
     return message_chart(texts["empty"]) if chart is None else chart
 
 
 def saturation_chart(layers: pd.DataFrame, labels: Mapping[str, str] | None = None) -> alt.Chart | None:
-    """Each hidden layer's saturated fraction over training; None without a saturating regime. Labels: title, x, y, layer."""
-    return _fraction_chart(layers, "saturated_fraction", with_labels(SATURATION_LABELS, labels))
+    """Each hidden layer's saturated fraction over training; None without a saturating regime. Labels: title, x, y, layer, epoch."""
+    return _fraction_chart(layers, "saturated_fraction", with_labels("saturation", labels))
 
 
 def _fraction_chart(layers: pd.DataFrame, column: str, texts: Mapping[str, str]) -> alt.Chart | None:
@@ -218,13 +211,9 @@ def _fraction_chart(layers: pd.DataFrame, column: str, texts: Mapping[str, str])
         x=alt.X("step:Q", title=texts["x"]),
         y=alt.Y(f"{column}:Q", title=texts["y"], scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("layer:Q", scale=VIRIDIS, legend=integer_legend(data["layer"], texts["layer"])), detail="layer:O",
-        tooltip=["step:Q", "epoch:Q", "layer:Q", alt.Tooltip(f"{column}:Q", title=texts["y"], format=".3f")],
+        tooltip=[alt.Tooltip("step:Q", title=texts["x"]), alt.Tooltip("epoch:Q", title=texts["epoch"]),
+                 alt.Tooltip("layer:Q", title=texts["layer"]), alt.Tooltip(f"{column}:Q", title=texts["y"], format=".3f")],
     ).properties(width=420, height=260)
-
-
-HISTORY_LABELS = {"title": "Training history", "loss_title": "Loss", "accuracy_title": "Accuracy", "x": "epoch",
-                  "loss": "loss", "accuracy": "accuracy", "split": "split", "train": "train",
-                  "validation": "validation", "run": "run", "empty": "no epochs trained"}
 
 
 def history_chart(history: pd.DataFrame, labels: Mapping[str, str] | None = None) -> alt.HConcatChart | alt.Chart:
@@ -232,7 +221,7 @@ def history_chart(history: pd.DataFrame, labels: Mapping[str, str] | None = None
 
     Labels: title, loss_title, accuracy_title, x, loss, accuracy, split, train, validation, empty.
     """
-    return _history_panels(history, with_labels(HISTORY_LABELS, labels), by_run=False)
+    return _history_panels(history, with_labels("history", labels), by_run=False)
 
 
 def comparison_history_chart(history_with_run: pd.DataFrame,
@@ -243,7 +232,7 @@ def comparison_history_chart(history_with_run: pd.DataFrame,
     """
     if "run" not in history_with_run:
         raise ValueError("the history frame needs a run column (see compare_frames)")
-    return _history_panels(history_with_run, with_labels(HISTORY_LABELS, labels), by_run=True)
+    return _history_panels(history_with_run, with_labels("history", labels), by_run=True)
 
 
 def _history_panels(history: pd.DataFrame, texts: Mapping[str, str], by_run: bool) -> alt.HConcatChart | alt.Chart:
@@ -264,18 +253,19 @@ def _history_panels(history: pd.DataFrame, texts: Mapping[str, str], by_run: boo
     color = (alt.Color("run:N", title=texts["run"], scale=alt.Scale(range=list(OKABE_ITO))) if by_run else
              alt.Color("split:N", title=texts["split"], scale=alt.Scale(domain=splits, range=[BLUE, ORANGE])))
     tooltip = [alt.Tooltip("run:N", title=texts["run"])] if by_run else []
-    tooltip += ["epoch:Q", alt.Tooltip("split:N", title=texts["split"])]
+    tooltip += [alt.Tooltip("epoch:Q", title=texts["x"]), alt.Tooltip("split:N", title=texts["split"])]
     panels = []
-    for metric in ("loss", "accuracy"):
+    for metric, axis_title, panel_title in (("loss", texts["loss"], texts["loss_title"]),
+                                            ("accuracy", texts["accuracy"], texts["accuracy_title"])):
         scale = alt.Scale(domain=[0, 1]) if metric == "accuracy" else alt.Scale(zero=False)
         base = alt.Chart(inline(long[long["metric"] == metric].drop(columns="column"))).encode(
             x=alt.X("epoch:Q", title=texts["x"], axis=integer_axis(long["epoch"])),
-            y=alt.Y("value:Q", title=texts[metric], scale=scale), color=color,
-            tooltip=tooltip + [alt.Tooltip("value:Q", title=texts[metric], format=".4f")],
+            y=alt.Y("value:Q", title=axis_title, scale=scale), color=color,
+            tooltip=tooltip + [alt.Tooltip("value:Q", title=axis_title, format=".4f")],
         )
         lines = base.mark_line().encode(strokeDash=dash, detail=["run:N", "split:N"] if by_run else ["split:N"])
         points = base.mark_point(filled=True, opacity=1).encode(shape=alt.Shape("split:N", legend=None))
-        panels.append(alt.layer(lines, points, title=texts[f"{metric}_title"]).properties(width=300, height=220))
+        panels.append(alt.layer(lines, points, title=panel_title).properties(width=300, height=220))
     return alt.hconcat(*panels, title=texts["title"])
 
 
@@ -298,7 +288,7 @@ def comparison_profile_chart(layers_with_run: pd.DataFrame, measure: str = "grad
                              labels: Mapping[str, str] | None = None) -> alt.LayerChart:
     """Each run's profile at its first ("start") or last ("end") measured step, coloured by run.
 
-    Labels: those of gradient_profile_chart; the default title says which step.
+    Labels: those of gradient_profile_chart; the title is title_start or title_end, by which.
     """
     _check_measure(measure)
     if which not in ("start", "end") or "run" not in layers_with_run:
@@ -306,8 +296,8 @@ def comparison_profile_chart(layers_with_run: pd.DataFrame, measure: str = "grad
     finite = layers_with_run[np.isfinite(layers_with_run[measure].to_numpy(dtype=np.float64))]
     chosen_step = finite.groupby("run")["step"].transform("min" if which == "start" else "max")
     chosen = finite[finite["step"] == chosen_step]
-    moment = "at the start of training" if which == "start" else "at the end of training"
-    texts = {"title": f"{{measure}} per layer {moment} (log scale)", **(labels or {})}
+    texts = with_labels("profile", labels, measure)
+    texts["title"] = texts["title_start"] if which == "start" else texts["title_end"]
     steps = sorted(set(chosen["step"])) or None
     return gradient_profile_chart(chosen, measure, steps=steps, color_by="run", labels=texts)
 

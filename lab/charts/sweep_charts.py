@@ -1,7 +1,8 @@
 """Altair charts and the summary table of a sweep (sweep.csv, one row per run), with optional theory lines.
 
 Tidy frame in, chart out; inputs are never modified. Only status "ok" runs count, everywhere: one rule
-keeps every number consistent with the table's `ok` column. Builders take `labels` (English defaults).
+keeps every number consistent with the table's `ok` column. Builders take `labels` in the visitor's language
+(English defaults: lab.text.en.CHARTS).
 No streamlit, no TensorFlow: Altair, pandas and numpy only.
 """
 from __future__ import annotations
@@ -16,14 +17,11 @@ import numpy as np
 import pandas as pd
 
 from lab.charts.gallery_charts import GREY, OKABE_ITO, VIRIDIS, inline, integer_axis, message_chart, with_labels
+from lab.text.i18n import translate
 
 MODEL_KEYS = ("model.depth", "model.width", "model.activation", "model.kernel_initializer")
-RATIO_MEASURES = {
-    "log10_signal_ratio_start": "back-propagated signal (RMS of dL/dz) at initialisation",
-    "log10_signal_ratio_end": "back-propagated signal (RMS of dL/dz) at the end of training",
-    "log10_grad_ratio_start": "kernel gradient norm ||dL/dW|| at initialisation",
-    "log10_grad_ratio_end": "kernel gradient norm ||dL/dW|| at the end of training",
-}
+# sweep.csv's first-to-last ratio columns the depth view plots (their names in chart texts: lab.text's MEASURES).
+RATIO_MEASURES = ("log10_signal_ratio_start", "log10_signal_ratio_end", "log10_grad_ratio_start", "log10_grad_ratio_end")
 WILSON_Z = 1.959963984540054  # the standard normal's 97.5 % quantile: a two-sided 95 % interval
 THEORY_DASH = [6, 4]
 
@@ -70,25 +68,16 @@ def wilson_interval(successes, trials, z: float = WILSON_Z) -> tuple[np.ndarray,
     return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
 
 
-DEPTH_LABELS = {
-    "title": "First-to-last hidden layer ratio of the {measure}, by depth",
-    "subtitle": "line: median over seeds; band: 5-95 % of seeds; dashed: theory. 0 = no change, -3 = 1000x smaller at layer 1",
-    "x": "depth (hidden layers)", "y": "log10 (first / last hidden layer)", "series": "activation · initializer",
-    "median": "median", "q05": "5 % quantile", "q95": "95 % quantile", "seeds": "seeds",
-    "zeros": "seeds exactly 0 (−∞)", "zero": "= 0 (−∞)", "theory": "theory", "empty": "no ok runs with a value to plot",
-}
-
-
 def depth_view_chart(sweep: pd.DataFrame, measure: str = "log10_signal_ratio_start", theory: pd.DataFrame | None = None,
                      labels: Mapping[str, str] | None = None) -> alt.LayerChart | alt.Chart:
     """A log10 first-to-last ratio by depth: per (activation, initializer) the median over seeds, a 5-95 % band, theory dashed.
 
     Exact zeros (-inf) are drawn at a labelled floor below every finite value; NaN seeds are dropped.
-    Labels: title ({measure} is replaced), subtitle, x, y, series, median, q05, q95, seeds, zeros, zero, theory, empty.
+    Labels: title ({measure} is replaced), subtitle, x, y, depth, series, median, q05, q95, seeds, zeros, zero, theory, empty.
     """
     if measure not in RATIO_MEASURES:
         raise ValueError(f"measure must be one of {', '.join(RATIO_MEASURES)}; got {measure!r}")
-    texts = {key: text.replace("{measure}", RATIO_MEASURES[measure]) for key, text in with_labels(DEPTH_LABELS, labels).items()}
+    texts = with_labels("depth", labels, measure)
     runs = _series_frame(_ok_runs(sweep, ("model.depth", "model.activation", "model.kernel_initializer", measure)), measure)
     # NaN is undefined (both layers 0). +inf (only the last layer at 0) cannot happen: a last layer
     # whose signal is 0 sends 0 back to every earlier layer, so it is dropped with the NaNs.
@@ -104,7 +93,8 @@ def depth_view_chart(sweep: pd.DataFrame, measure: str = "log10_signal_ratio_sta
     color = alt.Color("series:N", title=texts["series"], scale=alt.Scale(domain=series, range=list(OKABE_ITO)),
                       legend=alt.Legend(symbolOpacity=1))
     x = _depth_axis(summary["depth"], texts["x"])
-    tooltip = ["depth:Q", alt.Tooltip("series:N", title=texts["series"]), alt.Tooltip("median_text:N", title=texts["median"]),
+    tooltip = [alt.Tooltip("depth:Q", title=texts["depth"]), alt.Tooltip("series:N", title=texts["series"]),
+               alt.Tooltip("median_text:N", title=texts["median"]),
                alt.Tooltip("q05_text:N", title=texts["q05"]), alt.Tooltip("q95_text:N", title=texts["q95"]),
                alt.Tooltip("seeds:Q", title=texts["seeds"]), alt.Tooltip("zeros:Q", title=texts["zeros"])]
     # The default y scale keeps 0 (ratio 1, no vanishing) in view, so a drop reads against it.
@@ -115,7 +105,7 @@ def depth_view_chart(sweep: pd.DataFrame, measure: str = "log10_signal_ratio_sta
     if not predicted.empty:
         parts.append(alt.Chart(inline(predicted)).mark_line(strokeDash=THEORY_DASH, strokeWidth=1.5).encode(
             x=x, y="value:Q", color=color, detail="series:N",
-            tooltip=["depth:Q", alt.Tooltip("series:N", title=texts["series"]),
+            tooltip=[alt.Tooltip("depth:Q", title=texts["depth"]), alt.Tooltip("series:N", title=texts["series"]),
                      alt.Tooltip("value:Q", title=texts["theory"], format=".2f")]))
     if (summary["zeros"] > 0).any():
         parts += _floor_marks(base.transform_filter(alt.datum.zeros > 0), summary, floor, texts["zero"], tooltip)
@@ -170,23 +160,15 @@ def _floor_marks(base: alt.Chart, summary: pd.DataFrame, floor: float, zero_text
     return [triangles.encode(y="floor:Q", tooltip=tooltip), rule, text]
 
 
-DEAD_LABELS = {
-    "title": "Born dead: share of seeds with a whole hidden layer dead at initialisation",
-    "subtitle": "points: measured share, bars: Wilson 95 % interval; dashed: theory bound",
-    "x": "depth (hidden layers)", "y": "share of seeds", "width": "width", "dead": "seeds born dead", "seeds": "seeds",
-    "low": "95 % interval, low", "high": "95 % interval, high", "bound": "theory bound", "empty": "no ok runs to count",
-}
-
-
 def born_dead_chart(sweep: pd.DataFrame, theory: pd.DataFrame | None = None,
                     labels: Mapping[str, str] | None = None) -> alt.LayerChart | alt.Chart:
     """Per width, the share of seeds born with a dead hidden layer by depth, Wilson 95 % error bars, theory bound dashed.
 
     Colour: width on an ordinal viridis scale (ordered like the widths, evenly spaced so 8 and 16 differ
     as much as 256 and 512, and never repeating like a nominal palette).
-    Labels: title, subtitle, x, y, width, dead, seeds, low, high, bound, empty.
+    Labels: title, subtitle, x, y, depth, width, dead, seeds, low, high, bound, empty.
     """
-    texts = with_labels(DEAD_LABELS, labels)
+    texts = with_labels("born_dead", labels)
     shares = born_dead_shares(sweep)
     if shares.empty:
         return message_chart(texts["empty"])
@@ -194,7 +176,7 @@ def born_dead_chart(sweep: pd.DataFrame, theory: pd.DataFrame | None = None,
     color = alt.Color("width:O", title=texts["width"], scale=alt.Scale(domain=widths, scheme=VIRIDIS.scheme))
     x = _depth_axis(shares["depth"], texts["x"])
     y = alt.Y("share:Q", title=texts["y"], scale=alt.Scale(domain=[0, 1]))
-    tooltip = [alt.Tooltip("width:Q", title=texts["width"]), "depth:Q", alt.Tooltip("share:Q", title=texts["y"], format=".3f"),
+    tooltip = [alt.Tooltip("width:Q", title=texts["width"]), alt.Tooltip("depth:Q", title=texts["depth"]), alt.Tooltip("share:Q", title=texts["y"], format=".3f"),
                alt.Tooltip("dead:Q", title=texts["dead"]), alt.Tooltip("seeds:Q", title=texts["seeds"]),
                alt.Tooltip("low:Q", title=texts["low"], format=".3f"), alt.Tooltip("high:Q", title=texts["high"], format=".3f")]
     base = alt.Chart(inline(shares)).encode(x=x, color=color)
@@ -212,7 +194,7 @@ def born_dead_chart(sweep: pd.DataFrame, theory: pd.DataFrame | None = None,
         if not bound.empty:
             parts.append(alt.Chart(inline(bound)).mark_line(strokeDash=THEORY_DASH, strokeWidth=1.5).encode(
                 x=x, y="bound:Q", color=color, detail="width:O",
-                tooltip=[alt.Tooltip("width:Q", title=texts["width"]), "depth:Q",
+                tooltip=[alt.Tooltip("width:Q", title=texts["width"]), alt.Tooltip("depth:Q", title=texts["depth"]),
                          alt.Tooltip("bound:Q", title=texts["bound"], format=".3f")]))
     return alt.layer(*parts, title=alt.Title(texts["title"], subtitle=texts["subtitle"])).properties(width=460, height=300)
 
@@ -271,7 +253,7 @@ def save_sweep_charts(sweep: pd.DataFrame, folder, theory_depth: pd.DataFrame | 
     files = {f"{name}.png": vl_convert.vegalite_to_png(chart.to_json(), scale=1) for name, chart in charts.items()}
     # With one depth there is no view to draw: the page says so instead of being absent.
     page = (alt.vconcat(*charts.values(), spacing=40).resolve_scale(color="independent", strokeDash="independent")
-            if charts else message_chart("one depth only: the sweep views compare depths"))
+            if charts else message_chart(translate("sweep_one_depth")))
     buffer = io.StringIO()
     page.save(buffer, format="html")
     files["sweep_charts.html"] = buffer.getvalue().encode("utf-8")

@@ -169,7 +169,7 @@ class ProbeConfig(_Section):
 class ExperimentConfig(_Section):
     """One experiment: every field has a default, so an empty file is valid."""
 
-    name: str = Field("experiment", pattern=NAME_PATTERN, description="Names the run folder (<name>-<run_id>).")
+    name: str = Field("experiment", pattern=NAME_PATTERN, description="Names the run folder, `<name>-<run_id>`.")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seeds the data, the initial weights, the shuffling and the probe batch.")
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()

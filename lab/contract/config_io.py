@@ -20,6 +20,11 @@ MAX_NESTING = 20  # a sweep is four levels deep; deeper YAML is a mistake or an 
 # config.yaml reproduces the quick run exactly.
 QUICK_CAPS = {"data.num_samples": 256, "probe.num_samples": 64, "training.epochs": 5, "training.batch_size": 64}
 
+# Top-level keys of an experiment file that describe the preset instead of configuring the run: its claim
+# (lab/readings/claims.py reads it). Dropped where the file's mapping is read, so they never reach validation,
+# config.yaml or the run id; `--set claim=...` is still an unknown key, as before.
+PRESET_METADATA_KEYS = ("claim",)
+
 
 class ConfigError(ValueError):
     """A config that cannot be used; the message names the field and what is allowed."""
@@ -161,7 +166,9 @@ def source_to_mapping(source: Any) -> dict:
         return {}
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{what}: must be a YAML mapping of sections (data:, model:, ...), got a {kind_of(raw)}")
-    return _deep_copy(raw)
+    if "grid" in raw:  # a sweep: every key of it is validated, so a claim there stays an unknown key
+        return _deep_copy(raw)
+    return {key: _deep_copy(value) for key, value in raw.items() if key not in PRESET_METADATA_KEYS}
 
 
 def _looks_like_path(text: str) -> bool:

@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 
 FORMAT_VERSION = 1
+# The lab's version, recorded in every summary.json (lab.__version__ is this).
+LAB_VERSION = "0.1.0"
 
 LAYER_COLUMNS = (
     "run_id", "step", "epoch", "layer", "layer_kind", "grad_norm", "bias_grad_norm", "preact_grad_rms",

@@ -21,30 +21,6 @@ SATURATING = frozenset({"sigmoid", "tanh", "elu", "selu", "gelu", "swish"})
 # Names keras_activation accepts: every hidden activation plus the output-only softmax.
 KERAS_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax",)
 
-DESCRIPTIONS = {
-    "step": "Its derivative is zero everywhere, so no gradient flows through a step layer and "
-    "every layer below it receives exactly zero gradient and never learns.",
-    "sigmoid": "Its derivative is at most 0.25, so each sigmoid layer shrinks the back-propagated "
-    "gradient at least four-fold: deep sigmoid nets' first layers barely learn.",
-    "tanh": "Its derivative reaches 1 only at zero and decays quickly for large |x|, so "
-    "saturated tanh units still shrink the gradient layer after layer.",
-    "relu": "Its derivative is exactly 1 for positive inputs, so gradients pass unshrunk through "
-    "active units, but units stuck at negative inputs are dead and pass no gradient at all.",
-    "leaky_relu": "Its derivative is 1 for positive inputs and a small alpha otherwise, so units "
-    "never die completely, though the negative side still shrinks the gradient by alpha.",
-    "elu": "Its derivative is 1 for positive inputs and decays smoothly as exp(x) for negative "
-    "ones, so it avoids dead units but saturates for very negative inputs.",
-    "selu": "Its derivative is about 1.05 for positive inputs and up to 1.76 just below zero, "
-    "scaled so activations and gradients keep roughly unit variance through deep stacks.",
-    "gelu": "Its derivative peaks near 1.13 and fades to zero for very negative inputs, "
-    "behaving like a smooth ReLU that keeps gradients alive around zero.",
-    "swish": "Its derivative peaks near 1.10 and fades to zero for very negative inputs, a "
-    "smooth self-gated ReLU that lets a little gradient through small negative inputs.",
-    "softmax": "It turns logits into probabilities that sum to 1; with cross-entropy computed from "
-    "the logits the gradient there is simply p - y, which does not vanish however confident the output "
-    "(clipped probabilities would make it vanish: a fake vanishing gradient).",
-}
-
 
 def check_name(name, allowed):
     """Raise ValueError unless name is one of the allowed activation names."""

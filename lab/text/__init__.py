@@ -1,4 +1,5 @@
-"""Text: one catalogue per language (en, ko) for every sentence, label, help text and chart text.
+"""Text: one catalogue per language for every sentence, label, help text and chart text.
 
-Imports nothing else of lab but lab.science (names of activations).
+lab.text.en and lab.text.ko hold the texts (the same keys in each); lab.text.i18n looks them up
+(translate, fact_sentences, chart_labels, description, LANGUAGES). Imports nothing else of lab.
 """

@@ -1,264 +1,45 @@
-"""User-facing text in English and Korean (the tutorial this lab grew from is Korean)."""
+"""Look-ups in the catalogues (lab.text.en, lab.text.ko): sentences, chart labels and activation descriptions.
+
+Every caller goes through these functions; English fills in whatever a catalogue lacks.
+"""
 from __future__ import annotations
 
-from lab.science.activations import DESCRIPTIONS
+from lab.text import en, ko
 
 LANGUAGES = {"en": "English", "ko": "한국어"}
+CATALOGUES = {"en": en, "ko": ko}
+TEXT = {code: catalogue.TEXT for code, catalogue in CATALOGUES.items()}
 
-TEXT = {
-    "en": {
-        "app_title": "Vanishing Gradient Lab",
-        "app_subtitle": "See, layer by layer, why deep networks stop learning: measured gradients beside what theory predicts.",
-        "tab_gallery": "Activation gallery", "tab_experiment": "Experiment", "tab_compare": "Compare",
-        "language": "Language",
-        "gallery_intro": "Each activation with its derivative. Shaded: where the derivative is below 5% of its maximum (saturation): gradients that pass there nearly vanish.",
-        "x_range": "x range", "leaky_alpha": "Leaky ReLU alpha",
-        "softmax_title": "Softmax on a vector of logits", "softmax_logits": "Logits (comma-separated)",
-        "softmax_temperature": "Temperature", "softmax_bad_logits": "Logits must be numbers separated by commas, e.g. 2, 1, 0.1.",
-        "task": "Task", "dataset": "Dataset", "num_classes": "Classes", "binary_only": "{dataset} is a binary data set (2 classes).",
-        "form_title": "Experiment", "section_data": "Data", "section_model": "Model", "section_training": "Training",
-        "section_remedies": "Remedies", "normalization": "Normalisation",
-        "normalization_position": "Normalise before or after the activation",
-        "residual_every": "Skip connection every k blocks (0 = none)", "clip_norm": "Clip gradient norm at (0 = off)",
-        "clip_value": "Clip each gradient value at (0 = off)",
-        "help_normalization": "Batch or layer normalisation of each hidden layer: keeps pre-activations in the activation's useful range.",
-        "help_residual_every": "Adds block l's output to block l+k's: gradients get a path that skips k layers.",
-        "help_clip": "Bounds the update when gradients explode; the probes still measure the raw gradient. Set one of the two.",
-        "num_samples": "Samples", "noise": "Noise", "num_features": "Input features", "validation_split": "Validation split",
-        "depth": "Depth (hidden layers)", "width": "Width (units per layer)", "activation": "Hidden activation",
-        "output_activation": "Output activation", "output_rule": "Binary tasks: sigmoid (or softmax); multiclass: softmax.",
-        "kernel_initializer": "Kernel initializer", "bias_initializer": "Bias initializer", "bias_constant": "Constant bias value",
-        "optimizer": "Optimizer", "momentum": "Momentum", "learning_rate": "Learning rate", "batch_size": "Batch size",
-        "epochs": "Epochs", "record_every": "Record every", "record_epoch": "epoch", "record_steps": "steps",
-        "record_steps_value": "Steps between records", "probe_samples": "Probe samples", "seed": "Seed", "name": "Name",
-        "train": "Train", "stop": "Stop",
-        "help_depth": "Hidden Dense layers. Deep sigmoid nets show vanishing gradients from about 5 layers.",
-        "help_kernel_initializer": "classic = U(±1/√fan_in), Glorot & Bengio 2010's 'standard' init; he_* suit ReLU, glorot_* suit tanh.",
-        "help_bias_initializer": "A constant bias of -1 provokes dead ReLU units.",
-        "help_record_every": "When the probes measure the network (always at step 0 and at the end).",
-        "help_probe_samples": "The fixed batch, drawn once from the training data, on which every measure is taken.",
-        "presets": "Presets", "load_preset": "Load preset", "preset_loaded": "Loaded preset {name}.",
-        "upload_config": "Upload a config (YAML)", "config_loaded": "Loaded config from {name}.",
-        "config_error": "This config cannot be used: {message}",
-        "query_error": "The link's parameters cannot be used: {message}",
-        "queue_wait": "Another visitor's experiment is training; you are number {position} in the queue.",
-        "training": "Training {name} …", "training_step": "step {step} of {total}", "loading_tf": "Loading TensorFlow (about 7 s the first time) …",
-        "trained": "Trained in {seconds:.1f} s.", "from_cache": "Shown from the cache (same config, same numbers).",
-        "stopped_message": "Stopped at step {step}: every record up to it is kept.",
-        "diverged": "Training diverged: {message}", "status_stopped": "Stopped",
-        "no_run": "Set up an experiment in the sidebar and press Train (or open a preset).",
-        "verdict": "Verdict", "measure": "Measure", "step_slider": "Recorded step",
-        "measure_grad_norm": "Kernel gradient ‖∂L/∂W‖", "measure_preact_grad_rms": "Back-propagated signal (rms ‖∂L/∂z‖)",
-        "measure_bias_grad_norm": "Bias gradient ‖∂L/∂b‖", "measure_update_ratio": "Update ratio ‖ΔW‖/‖W‖",
-        "profile_title": "Gradient per layer", "heatmap_title": "Layer × step", "dead_title": "Dead units per layer",
-        "saturation_title": "Saturated units per layer", "history_title": "Loss and accuracy", "boundary_title": "Decision boundary",
-        "histogram_title": "Pre-activations over the activation's derivative", "histogram_layer": "Layer",
-        "zero_note": "Gradients of exactly 0 (float32 underflow, dead layers, the step function) are drawn at the labelled floor \"= 0\".",
-        "downloads": "Downloads", "download_config": "config.yaml", "download_folder": "Run folder (.zip)",
-        "compare_pick": "Runs to compare", "compare_need_two": "Pick two or more runs (train more, or open saved run folders).",
-        "compare_upload": "Open a saved run folder (.zip)", "compare_local": "Or a run folder from the local runs/ folder",
-        "compare_open": "Open", "compare_opened": "Opened {name}.", "compare_differences": "Config differences",
-        "compare_same": "The configs are identical.", "compare_which": "Profile at", "which_start": "initialisation", "which_end": "end of training",
-        "run_error": "The run folder cannot be opened: {message}",
-        "verdict_ratio": "{moment}, the first layer's {measure} is {ratio} of the last hidden layer's.",
-        "verdict_zero": "{moment}, the first layer's {measure} is exactly 0 (float32 underflow, a dead layer or a zero-gradient activation).",
-        "verdict_dead_layers": "{moment}, {count} of {depth} hidden layers are completely dead.",
-        "verdict_dead_units": "{moment}, {percent} of hidden units are dead on the probe batch.",
-        "moment_start": "At initialisation", "moment_end": "At the end",
-        "measure_weight": "weight gradient", "measure_signal": "back-propagated signal",
-        "status_line": "Status: {status} — {message}",
-        "tab_sweeps": "Sweeps", "sweep_preset": "Sweep preset", "sweep_run": "Run sweep", "sweep_folder": "Sweep folder",
-        "sweep_upload": "Or upload sweep.csv and sweep.yaml (both)",
-        "fix_title": "Fix it", "fix_choose": "Remedy", "fix_button": "Re-run with this remedy",
-        "fix_help": "Trains the same experiment (seed, data, everything else) with one change and overlays the two runs.",
-        "fix_heading": "Before and after: {remedy}", "fix_before_gone": "The run before the remedy is no longer in this session (only the newest runs are kept).",
-        "fix_none": "No remedy in the list changes this experiment.",
-        "fix_ratio": "With {remedy}, {moment} the first layer receives {after} of the last hidden layer's {measure}, instead of {before}.",
-        "ratio_both_zero": "nothing (both are exactly 0)", "ratio_last_zero": "all (the last hidden layer's is exactly 0)",
-        "fix_suggested": "This run's numbers point to {remedy}.", "fix_no_suggestion": "This run's numbers point to no particular remedy; try one to see what it changes.",
-        "fix_dead": "With {remedy}, {moment} {after} of hidden units are dead on the probe batch, instead of {before}.",
-        "fix_update": "With {remedy}, over the last record interval the first layer's weights moved {after} as far (relative to their size) as the last hidden layer's, instead of {before}.",
-        "fix_status": "With {remedy} the run {after}; without it, it {before}.",
-        "fix_accuracy": "With {remedy} the final validation accuracy is {after}, instead of {before}.",
-        "fix_moment_start": "at initialisation", "fix_moment_end": "at the end of training",
-        "run_status_ok": "trains to the end", "run_status_diverged": "diverges", "run_status_stopped": "was stopped",
-        "remedy_batch_norm": "batch normalisation", "remedy_layer_norm": "layer normalisation",
-        "remedy_residual": "skip connections", "remedy_he_init": "He initialisation", "remedy_leaky_relu": "leaky ReLU (α = 0.1)",
-        "remedy_rai": "randomized asymmetric initialisation (RAI)", "remedy_selu_lecun": "SELU (LeCun-normal initialisation)",
-        "remedy_tanh": "tanh (Glorot initialisation)", "remedy_relu_he": "ReLU (He initialisation)",
-        "remedy_adam": "Adam (learning rate 0.01)", "remedy_clip_norm": "gradient clipping (norm ≤ 1)", "remedy_lower_learning_rate": "a 10× smaller learning rate",
-        "tab_tour": "Guided tour",
-        "tour_intro": "The tutorial's sections in order. Each states a claim, runs a small experiment on demand (the same preset the Experiment page offers) and its remedy, and shows what the runs measured: the numbers below come from the runs, and a claim the numbers do not bear out is marked as such.",
-        "tour_run": "Run the experiment and its remedy", "tour_run_one": "Run the experiment",
-        "tour_claim": "Claim", "tour_measured": "Measured", "tour_remedy": "Remedy",
-        "tour_confirmed": "The measured numbers bear the claim out.",
-        "tour_qualified": "This run's numbers do not bear the claim out as stated: they qualify it (see above).",
-        "tour_open": "Open this experiment on the Experiment page", "tour_not_run": "Not run yet in this server: press the button (a few seconds).",
-        "tour_fact_accuracy": "Final validation accuracy: {value} (chance: {chance}).",
-        "tour_fact_ratio": "{moment}, the first layer's {measure} is {value} of the last hidden layer's.",
-        "tour_fact_both_zero": "{moment}, the first and the last hidden layer's {measure} are both exactly 0.",
-        "tour_fact_largest_hidden": "The largest hidden-layer weight gradient over all {records} records is {value}; the output layer's at initialisation is {output}.",
-        "tour_fact_per_layer": "Going down, the back-propagated signal changes by a factor of {value} per layer on average.",
-        "tour_fact_saturated": "At the end, {value} of hidden (unit, sample) pairs are in the activation's saturated range.",
-        "tour_fact_dead": "{moment}, {value} of hidden units are dead on the probe batch and {layers} of {depth} hidden layers are completely dead.",
-        "tour_fact_logits": "The back-propagated signal at the {classes} logits (p − y) is {start} at initialisation and {end} at the end: it shrinks as the predictions become right, not because softmax saturates.",
-        "tour_step_title": "1. The step function", "tour_sigmoid_title": "2. Sigmoid and the vanishing gradient",
-        "tour_tanh_title": "3. tanh", "tour_relu_title": "4. ReLU and dying ReLU", "tour_leaky_relu_title": "5. Leaky ReLU",
-        "tour_softmax_title": "6. Softmax for multiclass",
-        "tour_step_claim": "The step function passes no gradient: every hidden layer's weight gradient is exactly 0, so only the output layer learns.",
-        "tour_sigmoid_claim": "Sigmoid's derivative is at most 0.25, so in a 10-layer sigmoid net the first layer's weight gradient is about a millionth of the last hidden layer's.",
-        "tour_tanh_claim": "tanh is zero-centred with a derivative up to 1: the same 10-layer net keeps its first layer's weight gradient within a factor of ten of the last, where sigmoid loses six orders of magnitude.",
-        "tour_relu_claim": "ReLU passes the gradient unchanged where a unit is active, but a unit negative for every input is dead, and a too-high learning rate kills units during training.",
-        "tour_leaky_relu_claim": "Leaky ReLU keeps a small slope for negative inputs, so no unit can die: a narrow deep net that ReLU leaves dead at birth trains with it.",
-        "tour_softmax_claim": "Softmax turns K logits into probabilities that sum to 1; with cross-entropy its gradient is p − y, which does not vanish while predictions are wrong, so a 4-class problem is learned.",
-        "tour_step_remedy": "A differentiable activation (the tutorial's next sections): here tanh, the same net otherwise.",
-        "tour_sigmoid_remedy": "Batch normalisation before each sigmoid keeps pre-activations in its useful range and scales the signal back up at every layer.",
-        "tour_tanh_remedy": "Batch normalisation keeps tanh's inputs out of its saturated tails.",
-        "tour_relu_remedy": "A 10× smaller learning rate: updates small enough not to push units into the dead region.",
-        "tour_leaky_relu_remedy": "The experiment is the ReLU net that is dead at birth; the remedy is leaky ReLU (α = 0.1) on the same net.",
-        "tour_softmax_remedy": "Nothing to fix in softmax itself: compute the loss from the logits (the lab does). When a multiclass net stalls, the cause is in its hidden layers, and the remedies above apply.",
-        "sweep_cap": "Sweeps over {runs} runs run in quick mode here (first and last value of each axis, 3 seeds); run the full ones with python -m lab sweep.",
-    },
-    "ko": {
-        "app_title": "기울기 소실 실험실",
-        "app_subtitle": "깊은 신경망이 왜 학습을 멈추는지 층마다 확인하세요: 측정한 기울기를 이론의 예측과 나란히 봅니다.",
-        "tab_gallery": "활성화 함수 갤러리", "tab_experiment": "실험", "tab_compare": "비교",
-        "language": "언어",
-        "gallery_intro": "각 활성화 함수와 그 도함수. 음영: 도함수가 최댓값의 5% 미만인 구간(포화). 이 구간을 지나는 기울기는 거의 사라집니다.",
-        "x_range": "x 범위", "leaky_alpha": "Leaky ReLU 알파",
-        "softmax_title": "로짓 벡터에 대한 소프트맥스", "softmax_logits": "로짓 (쉼표로 구분)",
-        "softmax_temperature": "온도", "softmax_bad_logits": "로짓은 쉼표로 구분한 숫자여야 합니다. 예: 2, 1, 0.1",
-        "task": "과제", "dataset": "데이터셋", "num_classes": "클래스 수", "binary_only": "{dataset}은(는) 이진 데이터셋입니다 (클래스 2개).",
-        "form_title": "실험 설정", "section_data": "데이터", "section_model": "모델", "section_training": "학습",
-        "section_remedies": "처방", "normalization": "정규화",
-        "normalization_position": "활성화 함수 앞 또는 뒤에서 정규화",
-        "residual_every": "k개 블록마다 스킵 연결 (0 = 없음)", "clip_norm": "그래디언트 노름 클리핑 (0 = 끔)",
-        "clip_value": "그래디언트 값 클리핑 (0 = 끔)",
-        "help_normalization": "각 은닉층의 배치 또는 레이어 정규화: 사전 활성값을 활성화 함수가 잘 작동하는 범위에 둡니다.",
-        "help_residual_every": "블록 l의 출력을 블록 l+k의 출력에 더합니다: 그래디언트가 k개 층을 건너뛰는 경로가 생깁니다.",
-        "help_clip": "그래디언트가 폭발할 때 업데이트 크기를 제한합니다. 프로브는 클리핑 전 그래디언트를 측정합니다. 둘 중 하나만 설정하세요.",
-        "num_samples": "샘플 수", "noise": "노이즈", "num_features": "입력 특성 수", "validation_split": "검증 비율",
-        "depth": "깊이 (은닉층 수)", "width": "너비 (층당 유닛 수)", "activation": "은닉층 활성화 함수",
-        "output_activation": "출력층 활성화 함수", "output_rule": "이진 분류: 시그모이드(또는 소프트맥스), 다중 분류: 소프트맥스.",
-        "kernel_initializer": "가중치 초기화", "bias_initializer": "편향 초기화", "bias_constant": "상수 편향 값",
-        "optimizer": "옵티마이저", "momentum": "모멘텀", "learning_rate": "학습률", "batch_size": "배치 크기",
-        "epochs": "에포크", "record_every": "기록 간격", "record_epoch": "에포크마다", "record_steps": "스텝마다",
-        "record_steps_value": "기록 사이 스텝 수", "probe_samples": "프로브 샘플 수", "seed": "시드", "name": "이름",
-        "train": "학습", "stop": "중지",
-        "help_depth": "은닉 Dense 층의 수. 시그모이드 신경망은 약 5층부터 기울기 소실이 보입니다.",
-        "help_kernel_initializer": "classic = U(±1/√fan_in), Glorot & Bengio 2010의 '표준' 초기화. he_*는 ReLU에, glorot_*는 tanh에 맞습니다.",
-        "help_bias_initializer": "상수 편향 -1은 죽은 ReLU 유닛을 유발합니다.",
-        "help_record_every": "프로브가 신경망을 측정하는 시점 (0 스텝과 마지막에는 항상 측정).",
-        "help_probe_samples": "학습 데이터에서 한 번 뽑아 고정한 배치. 모든 측정은 이 배치로 합니다.",
-        "presets": "프리셋", "load_preset": "프리셋 불러오기", "preset_loaded": "프리셋 {name}을(를) 불러왔습니다.",
-        "upload_config": "설정 파일 올리기 (YAML)", "config_loaded": "{name}에서 설정을 불러왔습니다.",
-        "config_error": "이 설정은 사용할 수 없습니다: {message}",
-        "query_error": "링크의 매개변수를 사용할 수 없습니다: {message}",
-        "queue_wait": "다른 방문자의 실험이 학습 중입니다. 대기 순서: {position}번째.",
-        "training": "{name} 학습 중 …", "training_step": "{total} 스텝 중 {step}", "loading_tf": "TensorFlow 불러오는 중 (처음에는 약 7초) …",
-        "trained": "{seconds:.1f}초 만에 학습했습니다.", "from_cache": "캐시에서 보여 줍니다 (같은 설정, 같은 숫자).",
-        "stopped_message": "{step} 스텝에서 중지했습니다. 그때까지의 기록은 모두 남아 있습니다.",
-        "diverged": "학습이 발산했습니다: {message}", "status_stopped": "중지됨",
-        "no_run": "사이드바에서 실험을 설정하고 학습을 누르세요 (또는 프리셋을 여세요).",
-        "verdict": "판정", "measure": "측정값", "step_slider": "기록된 스텝",
-        "measure_grad_norm": "가중치 기울기 ‖∂L/∂W‖", "measure_preact_grad_rms": "역전파 신호 (rms ‖∂L/∂z‖)",
-        "measure_bias_grad_norm": "편향 기울기 ‖∂L/∂b‖", "measure_update_ratio": "갱신 비율 ‖ΔW‖/‖W‖",
-        "profile_title": "층별 기울기", "heatmap_title": "층 × 스텝", "dead_title": "층별 죽은 유닛",
-        "saturation_title": "층별 포화 유닛", "history_title": "손실과 정확도", "boundary_title": "결정 경계",
-        "histogram_title": "활성화 함수의 도함수 위에 놓인 사전 활성화 값", "histogram_layer": "층",
-        "zero_note": "정확히 0인 기울기(float32 언더플로, 죽은 층, 계단 함수)는 \"= 0\" 표시가 붙은 바닥선에 그립니다.",
-        "downloads": "내려받기", "download_config": "config.yaml", "download_folder": "실행 폴더 (.zip)",
-        "compare_pick": "비교할 실행", "compare_need_two": "두 개 이상의 실행을 고르세요 (더 학습하거나 저장된 실행 폴더를 여세요).",
-        "compare_upload": "저장된 실행 폴더 열기 (.zip)", "compare_local": "또는 로컬 runs/ 폴더의 실행 폴더",
-        "compare_open": "열기", "compare_opened": "{name}을(를) 열었습니다.", "compare_differences": "설정 차이",
-        "compare_same": "설정이 같습니다.", "compare_which": "프로필 시점", "which_start": "초기화 직후", "which_end": "학습 종료",
-        "run_error": "실행 폴더를 열 수 없습니다: {message}",
-        "verdict_ratio": "{moment}, 첫 번째 층의 {measure}은(는) 마지막 은닉층의 {ratio}배입니다.",
-        "verdict_zero": "{moment}, 첫 번째 층의 {measure}은(는) 정확히 0입니다 (float32 언더플로, 죽은 층 또는 기울기가 0인 활성화 함수).",
-        "verdict_dead_layers": "{moment}, 은닉층 {depth}개 중 {count}개가 완전히 죽었습니다.",
-        "verdict_dead_units": "{moment}, 프로브 배치에서 은닉 유닛의 {percent}가 죽어 있습니다.",
-        "moment_start": "초기화 직후", "moment_end": "학습 종료 시",
-        "measure_weight": "가중치 기울기", "measure_signal": "역전파 신호",
-        "status_line": "상태: {status} — {message}",
-        "tab_sweeps": "스윕", "sweep_preset": "스윕 프리셋", "sweep_run": "스윕 실행", "sweep_folder": "스윕 폴더",
-        "sweep_upload": "또는 sweep.csv와 sweep.yaml을 함께 올리기",
-        "fix_title": "고치기", "fix_choose": "처방", "fix_button": "이 처방으로 다시 실행",
-        "fix_help": "같은 실험(시드, 데이터, 나머지 모두)을 한 가지만 바꿔 학습하고 두 실행을 겹쳐 보여 줍니다.",
-        "fix_heading": "처방 전후: {remedy}", "fix_before_gone": "처방 전 실행이 이 세션에 더 이상 없습니다 (최근 실행만 보관합니다).",
-        "fix_none": "목록의 어떤 처방도 이 실험을 바꾸지 않습니다.",
-        "fix_ratio": "{remedy} 적용 시 {moment} 첫 번째 층의 {measure}은(는) 마지막 은닉층 대비 {after}입니다 (적용 전 {before}).",
-        "ratio_both_zero": "없음 (둘 다 정확히 0)", "ratio_last_zero": "전부 (마지막 은닉층의 값이 정확히 0)",
-        "fix_suggested": "이 실행의 측정값은 {remedy}을(를) 가리킵니다.", "fix_no_suggestion": "이 실행의 측정값이 가리키는 특정 처방은 없습니다. 하나를 골라 무엇이 바뀌는지 보세요.",
-        "fix_dead": "{remedy} 적용 시 {moment} 프로브 배치에서 은닉 유닛의 {after}가 죽어 있습니다 (적용 전 {before}).",
-        "fix_update": "{remedy} 적용 시 마지막 기록 구간에서 첫 번째 층 가중치의 상대적 변화는 마지막 은닉층 대비 {after}입니다 (적용 전 {before}).",
-        "fix_status": "{remedy} 적용 시 실행이 {after}. 적용 전에는 {before}.",
-        "fix_accuracy": "{remedy} 적용 시 최종 검증 정확도는 {after}입니다 (적용 전 {before}).",
-        "fix_moment_start": "초기화 직후", "fix_moment_end": "학습 종료 시",
-        "run_status_ok": "끝까지 학습합니다", "run_status_diverged": "발산합니다", "run_status_stopped": "중지되었습니다",
-        "remedy_batch_norm": "배치 정규화", "remedy_layer_norm": "레이어 정규화",
-        "remedy_residual": "스킵 연결", "remedy_he_init": "He 초기화", "remedy_leaky_relu": "Leaky ReLU (α = 0.1)",
-        "remedy_rai": "무작위 비대칭 초기화 (RAI)", "remedy_selu_lecun": "SELU (LeCun 정규 초기화)",
-        "remedy_tanh": "tanh (Glorot 초기화)", "remedy_relu_he": "ReLU (He 초기화)",
-        "remedy_adam": "Adam (학습률 0.01)", "remedy_clip_norm": "그래디언트 클리핑 (노름 ≤ 1)", "remedy_lower_learning_rate": "10배 작은 학습률",
-        "tab_tour": "둘러보기",
-        "tour_intro": "튜토리얼의 절을 순서대로 따라갑니다. 각 절은 주장을 밝히고, 작은 실험(실험 페이지의 프리셋과 같음)과 그 처방을 요청할 때 실행하며, 실행이 측정한 값을 보여 줍니다. 아래 숫자는 실행에서 나온 것이고, 숫자가 뒷받침하지 않는 주장은 그렇게 표시합니다.",
-        "tour_run": "실험과 처방 실행", "tour_run_one": "실험 실행",
-        "tour_claim": "주장", "tour_measured": "측정값", "tour_remedy": "처방",
-        "tour_confirmed": "측정값이 주장을 뒷받침합니다.",
-        "tour_qualified": "이 실행의 측정값은 주장을 그대로 뒷받침하지 않습니다. 위 숫자가 주장을 보완합니다.",
-        "tour_open": "이 실험을 실험 페이지에서 열기", "tour_not_run": "이 서버에서 아직 실행하지 않았습니다. 버튼을 누르세요 (몇 초).",
-        "tour_fact_accuracy": "최종 검증 정확도: {value} (무작위 추측: {chance}).",
-        "tour_fact_ratio": "{moment}, 첫 번째 층의 {measure}은(는) 마지막 은닉층 대비 {value}입니다.",
-        "tour_fact_both_zero": "{moment}, 첫 번째 층과 마지막 은닉층의 {measure}이(가) 모두 정확히 0입니다.",
-        "tour_fact_largest_hidden": "기록 {records}개 전체에서 은닉층 가중치 기울기의 최댓값은 {value}이고, 초기화 직후 출력층의 값은 {output}입니다.",
-        "tour_fact_per_layer": "아래로 내려갈수록 역전파 신호는 층마다 평균 {value}배가 됩니다.",
-        "tour_fact_saturated": "학습 종료 시 은닉 (유닛, 샘플) 쌍의 {value}가 활성화 함수의 포화 구간에 있습니다.",
-        "tour_fact_dead": "{moment}, 프로브 배치에서 은닉 유닛의 {value}가 죽어 있고 은닉층 {depth}개 중 {layers}개가 완전히 죽었습니다.",
-        "tour_fact_logits": "로짓 {classes}개에서의 역전파 신호(p − y)는 초기화 직후 {start}, 학습 종료 시 {end}입니다. 소프트맥스가 포화되어서가 아니라 예측이 맞아지면서 줄어듭니다.",
-        "tour_step_title": "1. 계단 함수", "tour_sigmoid_title": "2. 시그모이드와 기울기 소실",
-        "tour_tanh_title": "3. tanh", "tour_relu_title": "4. ReLU와 죽은 ReLU", "tour_leaky_relu_title": "5. Leaky ReLU",
-        "tour_softmax_title": "6. 다중 분류를 위한 소프트맥스",
-        "tour_step_claim": "계단 함수는 기울기를 전달하지 않습니다. 모든 은닉층의 가중치 기울기가 정확히 0이라 출력층만 학습합니다.",
-        "tour_sigmoid_claim": "시그모이드의 도함수는 최대 0.25라서 10층 시그모이드 신경망에서 첫 번째 층의 가중치 기울기는 마지막 은닉층의 약 백만분의 일입니다.",
-        "tour_tanh_claim": "tanh는 0을 중심으로 하고 도함수가 최대 1입니다. 같은 10층 신경망에서 첫 번째 층의 가중치 기울기가 마지막 층의 10배 이내로 유지되며, 시그모이드는 여섯 자릿수를 잃습니다.",
-        "tour_relu_claim": "ReLU는 활성화된 유닛에서 기울기를 그대로 전달하지만, 모든 입력에서 음수인 유닛은 죽으며, 너무 큰 학습률은 학습 중에 유닛을 죽입니다.",
-        "tour_leaky_relu_claim": "Leaky ReLU는 음수 입력에도 작은 기울기를 남겨 유닛이 죽지 않습니다. ReLU로는 태어날 때부터 죽은 좁고 깊은 신경망도 학습합니다.",
-        "tour_softmax_claim": "소프트맥스는 K개의 로짓을 합이 1인 확률로 바꿉니다. 교차 엔트로피와 함께 쓰면 기울기가 p − y라서 예측이 틀린 동안 사라지지 않고, 4클래스 문제를 학습합니다.",
-        "tour_step_remedy": "미분 가능한 활성화 함수 (튜토리얼의 다음 절): 여기서는 나머지는 같고 tanh만 바꿉니다.",
-        "tour_sigmoid_remedy": "각 시그모이드 앞의 배치 정규화가 사전 활성값을 쓸모 있는 범위에 두고 층마다 신호를 다시 키웁니다.",
-        "tour_tanh_remedy": "배치 정규화가 tanh의 입력을 포화 구간 밖에 둡니다.",
-        "tour_relu_remedy": "10배 작은 학습률: 유닛을 죽은 영역으로 밀지 않을 만큼 작은 업데이트.",
-        "tour_leaky_relu_remedy": "실험은 태어날 때부터 죽은 ReLU 신경망이고, 처방은 같은 신경망의 Leaky ReLU (α = 0.1)입니다.",
-        "tour_softmax_remedy": "소프트맥스 자체에는 고칠 것이 없습니다. 손실은 로짓으로 계산합니다 (이 실험실이 그렇게 합니다). 다중 분류 신경망이 멈추면 원인은 은닉층에 있고, 위의 처방이 적용됩니다.",
-        "sweep_cap": "{runs}개를 넘는 스윕은 여기서 빠른 모드로 실행됩니다 (축마다 처음과 마지막 값, 시드 3개). 전체 스윕은 python -m lab sweep으로 실행하세요.",
-    },
-}
 
-DESCRIPTIONS_KO = {
-    "step": "도함수가 모든 곳에서 0이라 계단 층을 지나는 기울기가 없습니다. 그 아래의 모든 층은 정확히 0인 기울기를 받아 학습하지 못합니다.",
-    "sigmoid": "도함수가 최대 0.25라서 시그모이드 층 하나를 지날 때마다 역전파 기울기가 네 배 이상 줄어듭니다. 깊은 시그모이드 신경망의 앞쪽 층은 거의 학습하지 못합니다.",
-    "tanh": "0을 중심으로 하고 도함수가 최대 1이라 시그모이드보다 덜 소실되지만, |x|가 크면 빠르게 포화되어 기울기가 층마다 줄어듭니다.",
-    "relu": "양수 입력에서 도함수가 정확히 1이라 기울기가 줄지 않고 지나가지만, 음수 입력에 갇힌 유닛은 죽어서 기울기를 전혀 전달하지 못합니다.",
-    "leaky_relu": "양수에서는 도함수가 1, 음수에서는 작은 알파라서 유닛이 완전히 죽지 않습니다. 다만 음수 쪽에서는 기울기가 알파배로 줄어듭니다.",
-    "elu": "양수에서는 도함수가 1이고 음수에서는 exp(x)로 부드럽게 줄어, 죽은 유닛은 피하지만 아주 작은 입력에서는 포화됩니다.",
-    "selu": "양수에서 도함수가 약 1.05, 0 바로 아래에서 최대 1.76이며, 깊은 층에서도 활성값과 기울기의 분산이 약 1로 유지되도록 조정되어 있습니다.",
-    "gelu": "도함수가 약 1.13에서 최대이고 아주 작은 입력에서는 0으로 줄어듭니다. 0 근처에서 기울기를 살려 두는 부드러운 ReLU처럼 동작합니다.",
-    "swish": "도함수가 약 1.10에서 최대이고 아주 작은 입력에서는 0으로 줄어듭니다. 작은 음수 입력에도 기울기를 조금 통과시키는 부드러운 ReLU입니다.",
-    "softmax": "로짓을 합이 1인 확률로 바꿉니다. 로짓으로 계산한 교차 엔트로피의 기울기는 p - y라서 출력이 아무리 확신해도 사라지지 않습니다 (확률을 잘라서 쓰면 가짜 기울기 소실이 생깁니다).",
-}
+def catalogue(language: str):
+    """The catalogue module of language (English for an unknown one)."""
+    return CATALOGUES.get(language, en)
 
 
 def translate(key: str, language: str = "en", **values) -> str:
     """The text for key in language (English when missing), with {placeholders} filled."""
-    text = TEXT.get(language, TEXT["en"]).get(key) or TEXT["en"].get(key, key)
+    text = catalogue(language).TEXT.get(key) or en.TEXT.get(key, key)
     return text.format(**values) if values else text
 
 
 def description(activation: str, language: str = "en") -> str:
     """One sentence on what the activation means for gradients."""
-    if language == "ko":
-        return DESCRIPTIONS_KO[activation]
-    return DESCRIPTIONS[activation]
+    return catalogue(language).DESCRIPTIONS[activation]
+
+
+def measure_name(measure: str, language: str = "en") -> str:
+    """What {measure} stands for in chart texts (a per-layer measure or a sweep's ratio column)."""
+    return catalogue(language).MEASURES[measure]
+
+
+def chart_labels(kind: str, language: str = "en", measure: str | None = None) -> dict[str, str]:
+    """The labels of one kind of chart in language, {measure} filled in when a measure is given."""
+    labels = dict(catalogue(language).CHARTS[kind])
+    if measure is not None:
+        # replace, not format: the other {placeholders} are the chart builder's to fill.
+        name = measure_name(measure, language)
+        labels = {key: text.replace("{measure}", name) for key, text in labels.items()}
+    return labels
 
 
 def fact_sentences(facts, language: str = "en", **common) -> list[str]:
@@ -267,7 +48,6 @@ def fact_sentences(facts, language: str = "en", **common) -> list[str]:
     A value that is itself a text key (a moment, a measure, a status) is translated with its sentence,
     so numbers stay as computed and words follow the language.
     """
-    english = TEXT["en"]
-    return [translate(key, language, **common, **{name: translate(value, language) if isinstance(value, str) and value in english else value
+    return [translate(key, language, **common, **{name: translate(value, language) if isinstance(value, str) and value in en.TEXT else value
                                                   for name, value in values.items()})
             for key, values in facts]

@@ -10,12 +10,11 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from lab import __version__
 from lab.contract.config import ExperimentConfig
 from lab.contract.config_io import load_config, run_id_of
 from lab.contract.run_data import prepare_data
 from lab.science.data import TWO_DIMENSIONAL
-from lab.contract.result import FORMAT_VERSION, RunResult, frame
+from lab.contract.result import FORMAT_VERSION, LAB_VERSION, RunResult, frame
 
 ProgressCallback = Callable[[int, int, pd.DataFrame, pd.DataFrame], None]
 
@@ -59,7 +58,7 @@ def execute(config: ExperimentConfig, on_progress: ProgressCallback | None = Non
     history = frame("history", trainer.history_rows)
     summary = {
         "format_version": FORMAT_VERSION,
-        "lab_version": __version__,
+        "lab_version": LAB_VERSION,
         "run_id": run_id,
         "name": config.name,
         "config": config.model_dump(mode="json"),
@@ -156,7 +155,7 @@ def partial_result(config: ExperimentConfig, layers: pd.DataFrame, history: pd.D
     run_id = run_id_of(config)
     history = frame("history", history.to_dict("records"))
     summary = {
-        "format_version": FORMAT_VERSION, "lab_version": __version__, "run_id": run_id, "name": config.name,
+        "format_version": FORMAT_VERSION, "lab_version": LAB_VERSION, "run_id": run_id, "name": config.name,
         "config": config.model_dump(mode="json"), "status": "stopped", "message": message,
         "final": final_metrics(history), "steps": int(step), "wall_time_seconds": None, "versions": versions(),
         "seed": config.seed, "threads": None,

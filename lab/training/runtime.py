@@ -1,4 +1,4 @@
-"""The one place TensorFlow is imported: lazily, quietly, deterministically, with fixed threads."""
+"""TensorFlow's configured import (every module gets it from here): lazily, quietly, deterministically, with fixed threads."""
 from __future__ import annotations
 
 import os

@@ -24,7 +24,8 @@ def numpy_backward(trainer):
         delta = act.softmax(logits) - np.eye(logits.shape[1])[y]  # d CE_i / d logits_i
     deltas = [delta]
     for index in range(len(preacts) - 1, -1, -1):
-        delta = (delta @ weights[index + 1][0].T) * act.derivative(config.model.activation, preacts[index], config.model.leaky_alpha)
+        slope = act.derivative(config.model.activation, preacts[index], config.model.leaky_alpha)
+        delta = (delta @ weights[index + 1][0].T) * slope
         deltas.insert(0, delta)
     kernel_grads = [layer_input.T @ d / count for layer_input, d in zip(inputs, deltas)]
     bias_grads = [d.sum(axis=0) / count for d in deltas]
