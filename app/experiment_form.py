@@ -29,11 +29,10 @@ from lab.science.data import BINARY_ONLY, DATASETS, TWO_DIMENSIONAL
 
 KEY = "w."  # widget keys are "w." + the config's dotted field name
 BIAS_CONSTANT = "constant"
-# Streamlit shows (and, once edited, returns) a float input through its printf format: the default "%0.2f" turns
-# 0.995 into 1.00 and 1e-6 into 0.00. sprintf-js's "%g" without a precision prints the number itself (0.995, 0.000001).
+# Streamlit's browser side shows a float input through its printf format (sprintf-js), and an edit or a +/- click
+# commits the shown text: the default "%0.2f" shows 0.995 as 0.99 and 1e-6 as 0.00. "%g" without a precision
+# prints the number itself (0.995, 0.000001, 1e-7).
 EXACT_FORMAT = "%g"
-# Widgets for values that are not config fields of their own, and the field whose range they take.
-FIELD_OF_WIDGET = {"bias_constant": "model.bias_initializer", "record_steps": "training.record_every"}
 
 
 def apply_to_widgets(config: ExperimentConfig) -> None:
@@ -125,7 +124,7 @@ def number_widget(label: str, field: str, widget: str | None = None, low=None, *
 
     low: a tighter lower bound a cross-field rule asks for (the 2-D data sets' two features).
     """
-    schema_low, high = widget_range(FIELD_OF_WIDGET.get(widget, field))
+    schema_low, high = widget_range(field)
     low = schema_low if low is None else max(low, schema_low)
     if isinstance(schema_low, float) or isinstance(high, float):
         return st.number_input(label, float(low), float(high), format=EXACT_FORMAT, key=KEY + (widget or field), **options)

@@ -225,15 +225,15 @@ def command_claims(arguments) -> int:
 
 def command_config_reference(arguments) -> int:
     """Write the config reference page, or (--check) exit 1 if the one on disk differs from the schema's."""
-    from lab.contract.config_reference import DOCS_PATH, is_current, write
+    from lab.contract import config_reference
 
     if arguments.check:
-        if is_current():
-            print(f"{DOCS_PATH}: up to date")
+        if config_reference.is_current():
+            print(f"{config_reference.DOCS_PATH}: up to date")
             return EXIT_OK
-        print(f"error: {DOCS_PATH} is stale; regenerate it with python -m lab config-reference", file=sys.stderr)
+        print(f"error: {config_reference.DOCS_PATH} is stale; regenerate it with python -m lab config-reference", file=sys.stderr)
         return EXIT_STALE
-    print(f"wrote {write()}")
+    print(f"wrote {config_reference.write()}")
     return EXIT_OK
 
 

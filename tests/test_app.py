@@ -2,6 +2,7 @@
 query parameters round-trip, presets load, bad links get a message, compare overlays runs."""
 import json
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab import load_config, run
@@ -107,6 +108,7 @@ def test_compare_overlays_two_runs_with_their_differences():
     assert "model.activation" in list(differences.index)
 
 
+@pytest.mark.slow
 def test_sweeps_page_runs_a_small_sweep_and_draws_the_views_with_theory():
     app = AppTest.from_file(APP, default_timeout=TIMEOUT)
     app.switch_page("app/pages/sweeps.py")

@@ -13,8 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_SECONDS = 300
+
+pytestmark = pytest.mark.slow  # each script is a fresh process that imports TensorFlow or starts a server
 
 
 def run_quick(script: str, results: Path) -> dict:
@@ -58,12 +62,14 @@ def test_sweep_workers_quick_runs_both_sides_to_the_same_table(tmp_path):
     assert positive(figures["speedup_2_over_1"]) and figures["sweep_csv_identical"] is True
 
 
+@pytest.mark.browser
 def test_app_timing_quick_drives_a_real_server_and_browser(tmp_path):
     figures = run_quick("app_timing", tmp_path)
     assert figures["quick"] is True
     assert all(positive(value) for value in figures["medians"].values()), figures["medians"]
 
 
+@pytest.mark.browser
 def test_memory_quick_reads_the_servers_resident_memory(tmp_path):
     figures = run_quick("memory", tmp_path)
     assert figures["quick"] is True

@@ -17,6 +17,8 @@ from tests.support.streamlit_server import (
     wait_for_charts,
 )
 
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
 SMALL_URL = "experiment?data.num_samples=256&probe.num_samples=64&model.width=8&training.epochs=3"
 
 

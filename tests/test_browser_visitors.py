@@ -37,6 +37,8 @@ from tests.support.streamlit_server import (
     stop_streamlit,
 )
 
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
 # Small enough that a training takes well under a second once TensorFlow is loaded (one epoch: each record
 # also redraws the live chart, which costs the server more than the training).
 SMALL = {"data.num_samples": 256, "probe.num_samples": 64, "training.epochs": 1}

@@ -351,18 +351,26 @@ def test_every_builder_validates_on_real_frames_and_leaves_them_unchanged(real):
         pd.testing.assert_frame_equal(getattr(real, name), copy)
 
 
-def test_save_charts_writes_html_and_pngs(real, tmp_path):
-    paths = charts.save_charts(real, tmp_path / "run")
-    names = {path.name for path in paths}
-    assert names == {"charts.html", "profile_grad_norm.png", "profile_preact_grad_rms.png", "heatmap_grad_norm.png",
-                     "dead_fraction.png", "saturation.png", "history.png", "boundary.png"}
-    for path in paths:
-        assert path.is_file() and path.parent == tmp_path / "run"
-        if path.suffix == ".png":
-            data = path.read_bytes()
+def test_chart_files_are_the_html_and_pngs_of_a_run_folder(real):
+    files = charts.chart_files(real)
+    assert set(files) == {"charts.html", "profile_grad_norm.png", "profile_preact_grad_rms.png", "heatmap_grad_norm.png",
+                          "dead_fraction.png", "saturation.png", "history.png", "boundary.png"}
+    for name, data in files.items():
+        if name.endswith(".png"):
             assert data.startswith(PNG_MAGIC) and len(data) > 1000
-    html = (tmp_path / "run" / "charts.html").read_text(encoding="utf-8")
+    html = files["charts.html"].decode("utf-8")
     assert "vegaEmbed" in html and '"vconcat"' in html and "Decision boundary" in html
+
+
+def test_a_run_folders_profiles_draw_theory_beside_the_measurement_as_the_app_does(real):
+    from lab.readings.theory_overlay import theory_profile
+
+    for measure in ("grad_norm", "preact_grad_rms"):
+        predicted = theory_profile(real.layers, real.config, measure)
+        assert predicted is not None and len(predicted) == real.config.model.depth
+        spec = charts.main_charts(real)[f"profile_{measure}"].to_dict()
+        drawn = {round(row["plotted"], 12) for rows in spec["datasets"].values() for row in rows if "plotted" in row}
+        assert {round(value, 12) for value in predicted["plotted"]} <= drawn
 
 
 def test_chart_modules_import_neither_streamlit_nor_tensorflow():

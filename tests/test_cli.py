@@ -79,6 +79,7 @@ def test_cli_layers_equal_the_api_layers(finished_run):
     assert (run_dir / "layers.csv").read_text() == api.layers.to_csv(index=False)
 
 
+@pytest.mark.slow
 def test_fix_reruns_a_saved_run_with_a_remedy_and_says_what_changed(finished_run, tmp_path):
     import pandas as pd
 
@@ -141,6 +142,7 @@ def test_bad_input_gives_one_error_line_and_a_non_zero_exit(tmp_path, arguments,
     assert not (tmp_path / "runs").exists()  # nothing written
 
 
+@pytest.mark.slow
 def test_a_diverging_run_exits_non_zero_and_keeps_its_folder(tmp_path):
     (tmp_path / "tiny.yaml").write_text(TINY)
     completed = lab_command(

@@ -225,6 +225,7 @@ def tiny_configs(draw) -> dict:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # a diverging run overflows on purpose
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tiny_configs())

@@ -35,7 +35,8 @@ from lab import load_config, run
 from lab.contract.run_data import steps_per_epoch
 from lab.runs.store import SUMMARY_FILE, RunFolderError, is_complete, load, save
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="kills process groups and reads /proc")
+pytestmark = [pytest.mark.skipif(not sys.platform.startswith("linux"), reason="kills process groups and reads /proc"),
+              pytest.mark.slow]
 
 RUN_EXPERIMENT = """
 name: crash_run

@@ -126,6 +126,7 @@ def fixed_in_app() -> AppTest:
     return button.click().run(timeout=TIMEOUT)
 
 
+@pytest.mark.slow
 def test_fix_it_reruns_with_the_remedy_overlays_both_and_states_the_change_from_both_runs():
     app = fixed_in_app()
     assert not app.exception and not app.error

@@ -1,135 +1,169 @@
-"""Every preset in experiments/ loads, runs in quick mode and shows the claim on its first line.
-Presets whose claim needs their full size (they say so) are also run at full size."""
+"""Every preset in experiments/ states one claim as data in its YAML (a top-level `claim:` mapping) and the one
+reader of claims, lab.readings.claims, checks it: each preset outside experiments/remedies/ runs in quick mode
+and bears its claim out there when the claim holds at quick size, and every claim is run at full size (marked
+slow); tests/test_remedies.py does the same for the remedies. Also here: the claim key is preset metadata that
+the config loader ignores (run ids unchanged), a bad claim fails in one line naming its field, and the README's
+presets block and docs/presets.md say what the YAML says."""
+import re
 from functools import cache
-from pathlib import Path
 
 import pytest
-import yaml
 
-from lab import load_config, run
+from lab import ConfigError, config_to_yaml, load_config, run_id_of
+from lab.contract.config_io import parse_yaml
+from lab.contract.presets import EXPERIMENTS, experiment_presets
+from lab.readings import claims_table
+from lab.readings.claims import formula, number_text, preset_claims, read_claim
 
-EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+README = EXPERIMENTS.parent / "README.md"
+# (full size, --quick) run ids of every preset before claims became data: a claim must not change a single byte.
+RUN_IDS = {
+    "dead_at_birth": ("bee065512f9e", "efdbf1969780"),
+    "dying_relu_training": ("648c4f32d899", "fd2f5becb908"),
+    "leaky_relu_rescue": ("640027124527", "0cf5759fc67f"),
+    "relu_glorot_deep": ("b644c151c0eb", "a071bbd6dfb3"),
+    "relu_he": ("a73e445898ff", "568ffe058083"),
+    "remedies/batch_norm": ("fe542db71837", "259ae6d0e577"),
+    "remedies/gradient_clipping": ("c50451dcf5a9", "65c3932d1b90"),
+    "remedies/layer_norm": ("9adf2df8fe91", "e5fc3126e61e"),
+    "remedies/rai": ("74c21f8277f9", "510e1f0f6325"),
+    "remedies/residual": ("6962b3064d00", "ed4951a6af1a"),
+    "remedies/selu_lecun": ("11b11e510856", "1f190e2f6867"),
+    "sigmoid_vanishing": ("1cb7777c5201", "73dfe6fb7d38"),
+    "softmax_multiclass": ("a5d6a45a59e1", "c086e5e0e78a"),
+    "step_zero_gradient": ("455d7075752a", "7450c89eee76"),
+    "tanh_vs_sigmoid": ("f29b6d876613", "853133459c10"),
+}
 
 
-def experiment_files():
-    """Every experiment preset (a file with a top-level grid is a sweep, not an experiment), but the remedies:
-    tests/test_remedies.py runs those, each against its counterpart without the remedy."""
-    files = sorted(path for path in EXPERIMENTS.rglob("*.yaml") if "remedies" not in path.relative_to(EXPERIMENTS).parts)
-    return [path for path in files if "grid" not in (yaml.safe_load(path.read_text()) or {})]
+def preset_names(remedies: bool) -> list[str]:
+    """Experiment presets in experiments/remedies/ (remedies=True) or outside it."""
+    return sorted(name for name in experiment_presets() if name.startswith("remedies/") == remedies)
 
 
 @cache
-def result_of(name: str, quick: bool):
-    """Run a preset once per test session (several claims compare presets)."""
-    return run(load_config(EXPERIMENTS / f"{name}.yaml", quick=quick))
+def measured(name: str, quick: bool):
+    """(measurement, result, counterpart) of a preset's claim, run once per test session."""
+    return preset_claims()[name].measure(quick)
 
 
-def hidden_at(result, which: str):
-    """Hidden-layer rows at the first or last recorded step, indexed by layer."""
-    layers = result.layers
-    step = layers["step"].min() if which == "start" else layers["step"].max()
-    rows = layers[(layers["step"] == step) & (layers["layer_kind"] == "hidden")]
-    return rows.set_index("layer")
+def failure(name: str, quick: bool) -> str:
+    measurement = measured(name, quick)[0]
+    return f"{name}: {formula(preset_claims()[name].claim)} does not hold: measured {measurement.text()}"
 
 
-def first_to_last(rows, column: str) -> float:
-    """The first hidden layer's value over the last hidden layer's."""
-    return rows[column].iloc[0] / rows[column].iloc[-1]
-
-
-def claim_sigmoid_vanishing(quick):
-    start = hidden_at(result_of("sigmoid_vanishing", quick), "start")
-    assert first_to_last(start, "grad_norm") < 1e-2  # at least 100x below the last hidden layer
-    assert first_to_last(start, "preact_grad_rms") < 1e-2
-
-
-def claim_tanh_vs_sigmoid(quick):
-    tanh = first_to_last(hidden_at(result_of("tanh_vs_sigmoid", quick), "start"), "grad_norm")
-    sigmoid = first_to_last(hidden_at(result_of("sigmoid_vanishing", quick), "start"), "grad_norm")
-    assert 0.1 < tanh < 10 and tanh > 1e4 * sigmoid
-
-
-def claim_relu_he(quick):
-    result = result_of("relu_he", quick)
-    start = hidden_at(result, "start")
-    assert 0.05 < first_to_last(start, "preact_grad_rms") < 20  # no vanishing at initialisation
-    if not quick:
-        assert result.summary["final"]["val_accuracy"] >= 0.95
-
-
-def claim_relu_glorot_deep(quick):
-    start = hidden_at(result_of("relu_glorot_deep", quick), "start")
-    assert 0.1 < first_to_last(start, "grad_norm") < 100  # weight gradients: flat to within two decades
-    assert first_to_last(start, "preact_grad_rms") < 1e-3  # the back-propagated signal: vanished
-
-
-def claim_dying_relu_training(quick):
-    result = result_of("dying_relu_training", quick)
-    start, end = hidden_at(result, "start"), hidden_at(result, "end")
-    assert end["dead_fraction"].mean() >= 3 * start["dead_fraction"].mean() and not (start["dead_fraction"] == 1.0).any()
-    if not quick:  # 20 quick steps kill units; whole layers die over the full 390
-        assert end["dead_fraction"].mean() >= 0.5 and (end["dead_fraction"] == 1.0).any()
-        assert end.loc[1, "grad_norm"] == 0.0
-
-
-def claim_dead_at_birth(quick):
-    result = result_of("dead_at_birth", quick)
-    start, end = hidden_at(result, "start"), hidden_at(result, "end")
-    dead_layers = start.index[start["dead_fraction"] == 1.0]
-    assert len(dead_layers) >= 1
-    below = start.loc[: dead_layers.min() - 1] if dead_layers.min() > 1 else start.iloc[:0]
-    assert (below["grad_norm"] == 0).all() and start.loc[1, "grad_norm"] == 0.0
-    assert (end["dead_fraction"] == 1.0).sum() >= len(dead_layers)  # training cannot revive them
-    if not quick:
-        assert result.summary["final"]["val_accuracy"] < 0.7
-
-
-def claim_leaky_relu_rescue(quick):
-    result = result_of("leaky_relu_rescue", quick)
-    start = hidden_at(result, "start")
-    assert (start["dead_fraction"] == 0).all() and start.loc[1, "grad_norm"] > 0
-    claim_dead_at_birth(quick)  # the same net with ReLU is dead: the rescue is real
-    if not quick:
-        assert result.summary["final"]["val_accuracy"] >= 0.9
-
-
-def claim_step_zero_gradient(quick):
-    result = result_of("step_zero_gradient", quick)
-    hidden = result.layers[result.layers["layer_kind"] == "hidden"]
-    assert (hidden["grad_norm"] == 0).all() and (hidden["bias_grad_norm"] == 0).all()
-    assert (result.layers[result.layers["layer_kind"] == "output"]["grad_norm"] > 0).all()
-
-
-def claim_softmax_multiclass(quick):
-    result = result_of("softmax_multiclass", quick)
-    assert result.config.model.output_activation == "softmax" and result.config.data.num_classes == 4
-    assert result.summary["final"]["val_accuracy"] >= 0.8
-    assert set(result.boundary["predicted_class"]) == {0, 1, 2, 3}
-
-
-CLAIMS = {name.removeprefix("claim_"): check for name, check in globals().items() if name.startswith("claim_")}
-FULL_SIZE = ["relu_he", "leaky_relu_rescue", "dead_at_birth", "dying_relu_training"]
-
-
-def test_every_preset_has_a_claim_line_and_a_check():
-    names = {path.stem for path in experiment_files()}
-    assert names == set(CLAIMS), "each preset needs a claim_<name> check here, and each check a preset"
-    for path in experiment_files():
-        text = path.read_text()
-        assert text.startswith("# Claim: "), path
-        if "Needs its full size" in text:
-            assert path.stem in FULL_SIZE, f"{path.stem} says it needs its full size: test it at full size"
-
-
-@pytest.mark.parametrize("name", sorted(CLAIMS))
-def test_preset_runs_quick_and_shows_its_claim(name):
-    result = result_of(name, True)
+def check_quick(name: str) -> None:
+    """The preset runs in quick mode, and bears its claim out there when the claim holds at quick size."""
+    measurement, result, _ = measured(name, True)
     assert result.status == "ok", result.summary["message"]
     assert result.config.training.epochs <= 5 and result.config.data.num_samples <= 256
-    CLAIMS[name](True)
+    if preset_claims()[name].claim.size == "quick":
+        assert measurement.holds, failure(name, True)
+
+
+def check_full_size(name: str) -> None:
+    """The claim holds on the preset as shipped."""
+    assert measured(name, False)[0].holds, failure(name, False)
+
+
+@pytest.mark.parametrize("name", preset_names(remedies=False))
+def test_preset_runs_quick_and_bears_out_a_quick_claim(name):
+    check_quick(name)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", FULL_SIZE)
-def test_preset_that_needs_full_size_shows_its_claim_at_full_size(name):
-    CLAIMS[name](False)
+@pytest.mark.parametrize("name", preset_names(remedies=False))
+def test_preset_bears_out_its_claim_at_full_size(name):
+    check_full_size(name)
+
+
+def test_every_preset_has_a_claim_and_a_first_line_that_does_not_restate_its_threshold():
+    assert set(preset_claims()) == set(experiment_presets()), "every experiment preset states a claim"
+    for name, preset in preset_claims().items():
+        first = preset.path.read_text().split("\n", 1)[0]
+        # One line, one sentence: the README and docs/presets.md show it.
+        assert first.startswith(claims_table.SHOWS) and claims_table.shows(preset).endswith("."), f"{name}: first line '# Shows: ...'"
+        threshold = preset.claim.threshold
+        if not isinstance(threshold, str):  # as a number of its own: "10-layer" is not the threshold 10
+            shown = "|".join(re.escape(text) for text in {number_text(threshold), f"{threshold:g}"})
+            assert not re.search(rf"(?<![\w.-])({shown})(?![\w.-])", first), f"{name}: the threshold lives in claim:"
+
+
+# ---- the claim is preset metadata, not config ------------------------------------------------------------------
+
+def test_a_claim_changes_no_config_no_run_id_and_no_config_yaml():
+    for name, path in experiment_presets().items():
+        assert (run_id_of(load_config(path)), run_id_of(load_config(path, quick=True))) == RUN_IDS[name], name
+        raw = parse_yaml(path.read_text())
+        assert "claim" in raw and "claim" not in config_to_yaml(load_config(path))
+        without = {key: value for key, value in raw.items() if key != "claim"}
+        # A path, YAML text and an uploaded (parsed) mapping all load the same config, the claim ignored.
+        assert load_config(path) == load_config(without) == load_config(raw) == load_config(path.read_text()), name
+
+
+def test_a_claim_is_no_config_key_anywhere_else():
+    with pytest.raises(ConfigError, match=r"^claim: unknown key"):
+        load_config({}, overrides={"claim.says": "x"})  # --set claim.says=x: as before, not a field
+    from lab.sweeps.sweep_config import load_sweep
+
+    with pytest.raises(ConfigError, match="claim: unknown key"):
+        load_sweep("name: s\nbase: {}\ngrid: {model.depth: [2]}\nclaim: {says: x}\n")
+
+
+BAD_CLAIMS = [
+    ("says: 'x {threshold}'\nmeasure: status\nmoment: end", "claim.below/above/at_least/at_most/within/equals: give exactly one threshold (got none)"),
+    ("says: 'x {threshold}'\nmeasure: val_accuracy\nmoment: end\nabove: 0.5\nat_least: 0.6", "got above, at_least"),
+    ("says: x\nmeasure: val_accuracy\nmoment: end\nabove: 0.5", "claim.says: must say {threshold} once"),
+    ("says: 'x {threshold}'\nmeasure: val_accuracy\nmoment: end\nbellow: 0.5", "claim.bellow: unknown key; did you mean 'below'?"),
+    ("says: 'x {threshold}'\nmeasure: gradient\nmoment: end\nbelow: 0.5", "claim.measure: must be one of"),
+    ("says: 'x {threshold}'\nmeasure: grad_norm\nbelow: 0.5", "claim.reading: a layers column needs one of first_to_last"),
+    ("says: 'x {threshold}'\nmeasure: val_accuracy\nreading: mean\nmoment: end\nbelow: 0.5", "claim.reading: leave it out"),
+    ("says: 'x {threshold}'\nmeasure: val_accuracy\nbelow: 0.5", "claim.moment: val_accuracy is read at the end"),
+    ("says: 'x {threshold}'\nmeasure: grad_norm\nreading: first_to_last\nmoment: every\nbelow: 0.5", "claim.moment: every record"),
+    ("says: 'x {threshold}'\nmeasure: dead_layers\ncompare: change\nat_least: 1", "claim.compare: a change"),
+    ("says: 'x {threshold}'\nmeasure: dead_layers\ncounterpart: {seed: 1}\nat_least: 1", "claim.counterpart: give one exactly when"),
+    ("says: 'x {threshold}'\nmeasure: status\nmoment: end\nequals: 0", "claim.equals: a status is tested with equals"),
+    ("says: 'x {threshold}'\nmeasure: val_accuracy\nmoment: end\nbelow: high", "claim.below: must be a valid number"),
+    ("says: 'x {threshold}'\nmeasure: val_accuracy\nmoment: end\nwithin: 0.5", "claim.within: must be greater than 1"),
+    ("says: 'x {threshold}'\nmeasure: val_accuracy\nmoment: end\nat_least: 0.9\nsize: huge", "claim.size: must be one of"),
+    ("[1, 2]", "claim: must be a mapping of keys"),
+]
+
+
+@pytest.mark.parametrize("claim, message", BAD_CLAIMS)
+def test_a_bad_claim_fails_in_one_line_naming_its_field(tmp_path, claim, message):
+    path = tmp_path / "preset.yaml"
+    path.write_text("claim:\n" + "".join(f"  {line}\n" for line in claim.splitlines()) + "name: x\n")
+    with pytest.raises(ConfigError) as error:
+        read_claim(path)
+    assert str(error.value).startswith(f"{path}: ") and message in str(error.value) and "\n" not in str(error.value)
+    load_config(path)  # the config itself loads: the claim is not config
+
+
+# ---- the README's presets block and docs/presets.md say what the YAML says -------------------------------------
+
+def test_the_readme_presets_block_is_the_rendered_claims():
+    block = claims_table.readme_block_of(README.read_text(encoding="utf-8"))
+    if block is None:
+        pytest.skip(f"README.md has no {' ... '.join(claims_table.README_MARKERS)} block")
+    assert block == claims_table.readme_block(), "regenerate it with lab.readings.claims_table.readme_block()"
+
+
+def test_docs_presets_states_every_claim_and_threshold_as_the_yaml_does():
+    text = claims_table.DOC.read_text(encoding="utf-8")
+    rows = claims_table.doc_rows(text)
+    assert set(rows) == {f"`{name}`" for name in preset_claims()}
+    for name, preset in preset_claims().items():
+        cells = rows[f"`{name}`"]
+        # Not the measured columns: those are one recorded run's numbers.
+        assert cells[:5] == claims_table.doc_columns(preset), f"{name}: regenerate docs/presets.md (claims_table.write_presets_doc)"
+        assert cells[5] and cells[6] in ("yes", "NO") and cells[7].startswith("full size run "), f"{name}: measured at full size"
+    assert f"    {claims_table.COMMAND}    # " in text
+
+
+def test_what_claims_prints_is_what_the_doc_reads():
+    output = ("sigmoid_vanishing (needs: quick; full size run 1cb7777c5201)\n  claim: ...\n  test: ...\n"
+              "  measured: 2.72×10⁻⁶  holds: yes\n\nremedies/rai (needs: quick; full size run a, counterpart b)\n  claim: c\n"
+              "  test: t\n  measured: 0 (0 ÷ 8)  holds: NO\n\n2 of 2 claims hold.\n")
+    assert claims_table.measured_from_output(output) == {"sigmoid_vanishing": ("2.72×10⁻⁶", "yes", "full size run 1cb7777c5201"),
+                                                         "remedies/rai": ("0 (0 ÷ 8)", "NO", "full size run a, counterpart b")}

@@ -55,6 +55,9 @@ def finish(process: subprocess.Popen) -> None:
     assert process.returncode == 0, f"{' '.join(process.args)}: exit {process.returncode}: {stderr[-2000:]}"
 
 
+pytestmark = pytest.mark.slow  # the module's folders: the CLI, the API and a sweep worker each train (about 30 s)
+
+
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
     """{(epochs, seed): {"api"|"sweep"|"cli": run folder}}; the CLI and the sweep run while this process runs the API."""

@@ -90,6 +90,7 @@ def test_sweep_layout_and_table(reference, tmp_path):
     assert (sigmoid_deep["log10_signal_ratio_start"] < -1.5).all()  # vanishing, as the tutorial says
 
 
+@pytest.mark.slow
 def test_two_local_workers_give_the_same_table(reference, tmp_path):
     table, _ = run_sweep(write(tmp_path, SWEEP), tmp_path / "out", workers=2)
     assert table.read_text() == reference
@@ -97,6 +98,7 @@ def test_two_local_workers_give_the_same_table(reference, tmp_path):
     assert progress.skipped == 12 and again.read_text() == reference
 
 
+@pytest.mark.slow
 def test_ray_engine_on_a_real_local_ray_instance_gives_the_same_table(reference, tmp_path):
     pytest.importorskip("ray", reason="Ray comes from requirements-ray.txt; .ci/run installs it")
     table, progress = run_sweep(write(tmp_path, SWEEP), tmp_path / "out", workers=2, engine="ray")
@@ -110,6 +112,7 @@ def test_another_sweep_into_the_same_folder_is_refused(reference, tmp_path):
         run_sweep(write(tmp_path, SWEEP.replace("seeds: 3", "seeds: 4")), tmp_path / "out")
 
 
+@pytest.mark.slow
 def test_a_sweep_killed_mid_way_resumes_to_the_same_table(tmp_path):
     text = SWEEP.replace("training: {epochs: 0}", "training: {epochs: 3}").replace("seeds: 3", "seeds: 6")
     path = write(tmp_path, text)

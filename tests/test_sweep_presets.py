@@ -36,6 +36,7 @@ def test_every_sweep_preset_says_what_it_reproduces():
         assert text.startswith("# Reproduces: ") and "Expect" in text, path
 
 
+@pytest.mark.slow  # the module's quick sweeps: about 9 s
 def test_depth_vs_activation(quick_tables):
     table = quick_tables["depth_vs_activation"]
     assert median(table, model__activation="sigmoid", model__depth=30) < -10  # vanished (or exactly 0: -inf)
@@ -43,12 +44,14 @@ def test_depth_vs_activation(quick_tables):
     assert median(table, model__activation="relu", model__depth=30) < median(table, model__activation="relu", model__depth=2) - 2
 
 
+@pytest.mark.slow  # the module's quick sweeps: about 9 s
 def test_xavier_vs_he(quick_tables):
     table = quick_tables["xavier_vs_he"]
     assert median(table, model__kernel_initializer="glorot_uniform", model__depth=50) < -5
     assert median(table, model__kernel_initializer="he_normal", model__depth=50) > -2
 
 
+@pytest.mark.slow  # the module's quick sweeps: about 9 s
 def test_born_dead(quick_tables):
     table = quick_tables["born_dead"]
     narrow_deep = table[(table["model.width"] == 2) & (table["model.depth"] == 40)]["dead_layer_start"].mean()

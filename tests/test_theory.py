@@ -237,6 +237,7 @@ def born_dead_share(width, depth, probe_samples, seeds):
     return float(np.mean(dead))
 
 
+@pytest.mark.slow
 def test_born_dead_share_on_a_probe_is_below_the_bound():
     """Width 3, depth 8, 32-sample probe, 60 seeds: measured share <= bound + 3 standard errors.
 
@@ -249,6 +250,7 @@ def test_born_dead_share_on_a_probe_is_below_the_bound():
     assert born_dead_share(3, 8, 32, range(60)) <= bound + 3 * standard_error
 
 
+@pytest.mark.slow
 def test_born_dead_bound_is_exact_for_a_one_sample_probe():
     """With a 1-sample probe, dead on the probe = all-zero at x: the share must be the bound ± 3 SE.
 

@@ -83,7 +83,7 @@ def open_in_experiment(tour_section: TourSection) -> None:
 def measured(tour_section: TourSection, run: RunResult, fixed: RunResult | None) -> None:
     """The numbers from the runs: the experiment's facts, the remedy's comparison, and whether the claim holds."""
     lang = language()
-    st.markdown(f"**{t('tour_measured')}** · `{run.config.name}` · {t('tour_run_tag', run_id=run.run_id)}")
+    st.markdown(f"**{t('tour_measured')}** · `{run.config.name}` · {t('run_tag', run_id=run.run_id)}")
     st.markdown("\n".join(f"- {sentence}" for sentence in fact_sentences(tour_section.facts(run), lang)))
     if claim_holds(tour_section, run, fixed):
         st.success(t("tour_confirmed"), icon=":material/check_circle:")

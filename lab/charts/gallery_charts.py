@@ -167,7 +167,7 @@ def _derivative_note(name: str, x: np.ndarray, alpha: float, texts: Mapping[str,
         # a limit at 0- that no sample reaches).
         where = float(x[np.argmax(np.abs(act.derivative(name, x, alpha)))])
         frame = pd.DataFrame({"x": [where], "value": [maximum], "text": [texts["max"].format(value=f"{maximum:.3g}")]})
-    base = alt.Chart(inline(frame)).encode(y="value:Q", tooltip=["text:N"])
+    base = alt.Chart(inline(frame)).encode(y="value:Q", tooltip=[alt.Tooltip("text:N", title="")])
     point = base.mark_point(filled=True, size=70, color=VERMILLION)
     label = base.mark_text(align="left", dx=7, dy=-10, fontSize=12, fontWeight="bold").encode(text="text:N")
     return alt.layer(point, label)

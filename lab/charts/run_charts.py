@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 
 import altair as alt
 import numpy as np
@@ -34,6 +33,7 @@ from lab.charts.gallery_charts import (  # noqa: F401  (the gallery is re-export
     with_labels,
 )
 from lab.contract.result import frame
+from lab.readings.theory_overlay import theory_profile
 
 NO_POSITIVE_FLOOR = 1e-12
 # The per-layer measures a log axis can show (their names in chart texts: lab.text's MEASURES).
@@ -305,8 +305,11 @@ def comparison_profile_chart(layers_with_run: pd.DataFrame, measure: str = "grad
 def main_charts(result) -> dict[str, alt.TopLevelMixin]:
     """The charts a run folder keeps, by file name stem (boundary and saturation only when present)."""
     charts = {
-        "profile_grad_norm": gradient_profile_chart(result.layers, "grad_norm"),
-        "profile_preact_grad_rms": gradient_profile_chart(result.layers, "preact_grad_rms"),
+        # Theory's profile dashed beside the measured one, as the app draws it (None where theory says nothing).
+        "profile_grad_norm": gradient_profile_chart(result.layers, "grad_norm",
+                                                    theory=theory_profile(result.layers, result.config, "grad_norm")),
+        "profile_preact_grad_rms": gradient_profile_chart(
+            result.layers, "preact_grad_rms", theory=theory_profile(result.layers, result.config, "preact_grad_rms")),
         "heatmap_grad_norm": heatmap_chart(result.layers, "grad_norm"),
         "dead_fraction": dead_fraction_chart(result.layers),
         "saturation": saturation_chart(result.layers),
@@ -337,16 +340,3 @@ def _without_padding(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     copy = chart.copy(deep=False)
     copy.padding = alt.Undefined
     return copy
-
-
-def save_charts(result, folder) -> list[Path]:
-    """Write chart_files(result) into folder (atomically, file by file) and return the paths written."""
-    from lab.runs.store import write_atomic  # lazy: lab.runs.store may one day import this module
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, data in chart_files(result).items():
-        write_atomic(folder / name, data)
-        paths.append(folder / name)
-    return paths

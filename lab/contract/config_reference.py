@@ -143,12 +143,14 @@ def _first_line(text: str | None) -> str:
     return (text or "").strip().splitlines()[0] if text else ""
 
 
-def write(path: Path = DOCS_PATH) -> Path:
-    """Write the reference page; returns its path."""
+def write(path: Path | None = None) -> Path:
+    """Write the reference page (by default to DOCS_PATH); returns its path."""
+    path = DOCS_PATH if path is None else path
     path.write_text(render(), encoding="utf-8")
     return path
 
 
-def is_current(path: Path = DOCS_PATH) -> bool:
-    """Whether the page on disk is what the schema generates."""
+def is_current(path: Path | None = None) -> bool:
+    """Whether the page on disk (by default DOCS_PATH) is what the schema generates."""
+    path = DOCS_PATH if path is None else path
     return path.is_file() and path.read_text(encoding="utf-8") == render()

@@ -90,6 +90,7 @@ TEXT = {
     # A run's results
     "run_heading": "{name} · {activation} · depth {depth} × {width}",
     "run_caption": "run {run_id} · {dataset} · {initializer} · {optimizer} lr {learning_rate} · {epochs} epochs · seed {seed}",
+    "run_tag": "run {run_id}",
     "verdict": "Verdict",
     "measure": "Measure",
     "step_slider": "Recorded step",
@@ -166,7 +167,6 @@ TEXT = {
     "tour_run_one": "Run the experiment",
     "tour_claim": "Claim",
     "tour_measured": "Measured",
-    "tour_run_tag": "run {run_id}",
     "tour_remedy": "Remedy",
     "tour_confirmed": "The measured numbers bear the claim out.",
     "tour_qualified": "This run's numbers do not bear the claim out as stated: they qualify it (see above).",

@@ -89,6 +89,7 @@ TEXT = {
     # A run's results
     "run_heading": "{name} · {activation} · 깊이 {depth} × 너비 {width}",
     "run_caption": "실행 {run_id} · {dataset} · {initializer} · {optimizer} 학습률 {learning_rate} · 에포크 {epochs} · 시드 {seed}",
+    "run_tag": "실행 {run_id}",
     "verdict": "판정",
     "measure": "측정값",
     "step_slider": "기록된 스텝",
@@ -165,7 +166,6 @@ TEXT = {
     "tour_run_one": "실험 실행",
     "tour_claim": "주장",
     "tour_measured": "측정값",
-    "tour_run_tag": "실행 {run_id}",
     "tour_remedy": "처방",
     "tour_confirmed": "측정값이 주장을 뒷받침합니다.",
     "tour_qualified": "이 실행의 측정값은 주장을 그대로 뒷받침하지 않습니다. 위 숫자가 주장을 보완합니다.",
@@ -205,7 +205,7 @@ TEXT = {
     "sweep_cap": "{runs}개를 넘는 스윕은 여기서 빠른 모드로 실행됩니다 (축마다 처음과 마지막 값, 시드 3개). 전체 스윕은 python -m lab sweep으로 실행하세요.",
     "sweep_quick": "{name} (빠른 모드)",
     "sweep_uploaded": "올린 스윕",
-    "sweep_one_depth": "깊이가 하나뿐입니다. 스윕 보기는 깊이끼리 비교합니다.",
+    "sweep_one_depth": "깊이가 하나뿐입니다: 스윕 그래프는 여러 깊이를 비교합니다.",
     # 실험 양식: 비워 둔 프로브 칸은 기본 규칙을 따릅니다
     "probe_default": "{value} (기본값: {default}, 학습 세트가 더 작으면 학습 세트 전체)",
 }
@@ -266,7 +266,7 @@ CHARTS = {
         "empty": "그릴 값이 있는 성공한 실행이 없습니다",
     },
     "born_dead": {
-        "title": "태어날 때부터 죽은 신경망: 초기화 직후 은닉층 하나가 통째로 죽은 시드의 비율",
+        "title": "태어날 때부터 죽은 신경망: 초기화 직후 은닉층 하나가 완전히 죽은 시드의 비율",
         "subtitle": "점: 측정한 비율, 막대: Wilson 95 % 구간, 점선: 이론 상한",
         "x": "깊이 (은닉층 수)", "y": "시드 비율", "depth": "깊이", "width": "너비", "dead": "죽은 채 태어난 시드 수",
         "seeds": "시드 수", "low": "95 % 구간 하한", "high": "95 % 구간 상한", "bound": "이론 상한",
