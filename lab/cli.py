@@ -217,9 +217,9 @@ def command_tour(arguments) -> int:
 
 def command_claims(arguments) -> int:
     """Every preset's claim, measured."""
-    from lab.readings.claims import print_ratios
+    from lab.readings.claims_table import print_claims
 
-    print_ratios(quick=arguments.quick)
+    print_claims(arguments.quick)
     return EXIT_OK
 
 

@@ -83,6 +83,8 @@ def test_every_preset_has_a_claim_and_a_first_line_that_does_not_restate_its_thr
         first = preset.path.read_text().split("\n", 1)[0]
         # One line, one sentence: the README and docs/presets.md show it.
         assert first.startswith(claims_table.SHOWS) and claims_table.shows(preset).endswith("."), f"{name}: first line '# Shows: ...'"
+        says_full_size = "Needs its full size" in preset.path.read_text()
+        assert says_full_size == (preset.claim.size == "full"), f"{name}: a '# Needs its full size' comment iff size: full"
         threshold = preset.claim.threshold
         if not isinstance(threshold, str):  # as a number of its own: "10-layer" is not the threshold 10
             shown = "|".join(re.escape(text) for text in {number_text(threshold), f"{threshold:g}"})
@@ -120,9 +122,11 @@ BAD_CLAIMS = [
     ("says: 'x {threshold}'\nmeasure: val_accuracy\nreading: mean\nmoment: end\nbelow: 0.5", "claim.reading: leave it out"),
     ("says: 'x {threshold}'\nmeasure: val_accuracy\nbelow: 0.5", "claim.moment: val_accuracy is read at the end"),
     ("says: 'x {threshold}'\nmeasure: grad_norm\nreading: first_to_last\nmoment: every\nbelow: 0.5", "claim.moment: every record"),
-    ("says: 'x {threshold}'\nmeasure: dead_layers\ncompare: change\nat_least: 1", "claim.compare: a change"),
+    ("says: 'x {threshold}'\nmeasure: dead_layers\ncompare: change\nat_least: 1", "claim.compare: a change is the end minus the start"),
     ("says: 'x {threshold}'\nmeasure: dead_layers\ncounterpart: {seed: 1}\nat_least: 1", "claim.counterpart: give one exactly when"),
     ("says: 'x {threshold}'\nmeasure: status\nmoment: end\nequals: 0", "claim.equals: a status is tested with equals"),
+    ("says: 'x {threshold}'\nmeasure: val_accuracy\nmoment: end\nequals: ok", "claim.equals: val_accuracy is a number"),
+    ("says: 'x {threshold}'\nmeasure: status\nmoment: end\ncompare: change\nequals: ok", "claim.compare: a status is text"),
     ("says: 'x {threshold}'\nmeasure: val_accuracy\nmoment: end\nbelow: high", "claim.below: must be a valid number"),
     ("says: 'x {threshold}'\nmeasure: val_accuracy\nmoment: end\nwithin: 0.5", "claim.within: must be greater than 1"),
     ("says: 'x {threshold}'\nmeasure: val_accuracy\nmoment: end\nat_least: 0.9\nsize: huge", "claim.size: must be one of"),
@@ -146,7 +150,7 @@ def test_the_readme_presets_block_is_the_rendered_claims():
     block = claims_table.readme_block_of(README.read_text(encoding="utf-8"))
     if block is None:
         pytest.skip(f"README.md has no {' ... '.join(claims_table.README_MARKERS)} block")
-    assert block == claims_table.readme_block(), "regenerate it with lab.readings.claims_table.readme_block()"
+    assert block == claims_table.readme_block(), "paste lab.readings.claims_table.readme_block() between the markers"
 
 
 def test_docs_presets_states_every_claim_and_threshold_as_the_yaml_does():
@@ -167,3 +171,12 @@ def test_what_claims_prints_is_what_the_doc_reads():
               "  test: t\n  measured: 0 (0 ÷ 8)  holds: NO\n\n2 of 2 claims hold.\n")
     assert claims_table.measured_from_output(output) == {"sigmoid_vanishing": ("2.72×10⁻⁶", "yes", "full size run 1cb7777c5201"),
                                                          "remedies/rai": ("0 (0 ÷ 8)", "NO", "full size run a, counterpart b")}
+
+
+def test_python_m_lab_claims_prints_what_the_doc_reads(monkeypatch, capsys):
+    one = {"step_zero_gradient": preset_claims()["step_zero_gradient"]}  # one cheap claim, printed for real
+    monkeypatch.setattr(claims_table, "preset_claims", lambda: one)
+    claims_table.print_claims(quick=True)
+    printed = capsys.readouterr().out
+    assert claims_table.measured_from_output(printed) == {"step_zero_gradient": ("0", "yes", f"quick run {RUN_IDS['step_zero_gradient'][1]}")}
+    assert printed.endswith("1 of 1 claims hold (quick sizes).\n")

@@ -158,6 +158,7 @@ def test_the_tour_in_korean(tour_runs):
     assert f"최종 검증 정확도: {accuracy:.2f} (무작위 추측: 0.25)." in text
 
 
+@pytest.mark.slow  # `python -m lab tour --quick` in a fresh process: TensorFlow and every section's runs
 def test_the_tour_runs_headless_and_prints_the_same_numbers(tour_runs):
     import subprocess
     import sys

@@ -15,7 +15,7 @@ from lab import config_to_yaml
 from lab.charts import run_charts as charts
 from lab.contract.result import RunResult
 from lab.readings.fix_it import comparison_sentences
-from lab.readings.tour import SECTIONS, TourSection, claim_holds
+from lab.readings.tour import SECTIONS, TourSection, claim_holds, claim_text
 from lab.text.i18n import chart_labels, fact_sentences
 
 
@@ -99,7 +99,7 @@ def section_ui(tour_section: TourSection) -> None:
     """One section: title, claim, the run button or the runs' numbers, the remedy."""
     key = tour_section.key
     st.header(t(f"tour_{key}_title"), anchor=f"tour-{key}")
-    st.markdown(f"**{t('tour_claim')}:** {t(f'tour_{key}_claim')}")
+    st.markdown(f"**{t('tour_claim')}:** {claim_text(tour_section, language())}")
     results = known_results(tour_section)
     if results is None:
         label = t("tour_run" if tour_section.remedy else "tour_run_one")

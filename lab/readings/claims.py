@@ -14,8 +14,8 @@ A preset's top-level `claim:` mapping is preset metadata, not config: the config
       below: 1.0e-4               # the one threshold: below, above, at_least, at_most, within (a factor), equals
       size: quick                 # the smallest size it holds at: quick, or full (tested at full size)
 
-A claim holds only on a run that ended `ok` (unless it is about that run's own status): the frames of a
-diverged or stopped run end early.
+A claim holds only on a run that ended `ok` (unless it is about that run's own status: the frames of a
+diverged or stopped run end early), and a claim that compares holds only beside its counterpart's run.
 """
 from __future__ import annotations
 
@@ -73,19 +73,25 @@ class Claim(BaseModel):
             raise ValueError(f"claim.{'/'.join(TESTS)}: give exactly one threshold (got {', '.join(given) or 'none'})")
         if self.says.count(PLACEHOLDER) != 1:
             raise ValueError(f"claim.says: must say {PLACEHOLDER} once, where the threshold goes in the sentence")
-        column = self.measure in LAYER_MEASURES
-        if column != (self.reading is not None):
-            raise ValueError(f"claim.reading: {'a layers column needs one of ' + ', '.join(READINGS) if column else 'leave it out: ' + self.measure + ' is one figure of a run'}")
+        if self.measure in LAYER_MEASURES and self.reading is None:
+            raise ValueError(f"claim.reading: a layers column needs one of {', '.join(READINGS)}")
+        if self.measure in RUN_MEASURES and self.reading is not None:
+            raise ValueError(f"claim.reading: leave it out: {self.measure} is one figure of a run")
         if self.measure in ("status", "val_accuracy") and self.moment != "end":
             raise ValueError(f"claim.moment: {self.measure} is read at the end: write moment: end")
         if self.moment == "every" and self.reading not in ("mean", "largest"):
             raise ValueError("claim.moment: every record goes with reading mean or largest")
-        if self.compare == "change" and (self.moment != "end" or self.measure == "status"):
-            raise ValueError("claim.compare: a change is a number's end minus its start: write moment: end")
         if (self.counterpart is not None) != (self.compare in ("counterpart", "over_counterpart")):
             raise ValueError("claim.counterpart: give one exactly when compare is counterpart or over_counterpart")
-        if (self.measure == "status") != isinstance(self.equals, str) or (self.measure == "status" and self.compare == "over_counterpart"):
-            raise ValueError("claim.equals: a status is tested with equals: <status>, and only a status is text")
+        if self.measure == "status":
+            if not isinstance(self.equals, str):
+                raise ValueError("claim.equals: a status is tested with equals: <status>, e.g. equals: diverged")
+            if self.compare in ("change", "over_counterpart"):
+                raise ValueError("claim.compare: a status is text: compare it as value or counterpart")
+        elif isinstance(self.equals, str):
+            raise ValueError(f"claim.equals: {self.measure} is a number (only a status is text)")
+        if self.compare == "change" and self.moment != "end":
+            raise ValueError("claim.compare: a change is the end minus the start: write moment: end")
         return self
 
     @property
@@ -277,11 +283,3 @@ def formula(claim: Claim) -> str:
     if claim.test == "within":
         return f"{number_text(1 / claim.threshold)} < {what} < {number_text(claim.threshold)}"
     return f"{what} {SYMBOLS[claim.test]} {number_text(claim.threshold)}"
-
-
-def print_ratios(quick: bool = False) -> None:
-    """`python -m lab claims`: run every preset with a claim (and its counterpart) and print the claim, its test
-    with the threshold, the measured value and whether it holds (lab.readings.claims_table reads this output)."""
-    from lab.readings.claims_table import print_claims
-
-    print_claims(quick)

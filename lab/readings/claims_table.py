@@ -61,10 +61,12 @@ def cell(text: str) -> str:
 
 
 def readme_block() -> str:
-    """The README's presets table, between its presets markers: every preset, what it shows, its claim with its threshold."""
+    """The README's presets table, between its presets markers: every preset outside experiments/remedies/ (the
+    README sends readers to docs/remedies.md for those), what it shows, and its claim with its threshold."""
     rows = ["| preset | shows | claim (tested) |", "|---|---|---|"]
-    rows += [f"| `{name}` | {cell(shows(preset))} | {cell(sentence(preset.claim))} |" for name, preset in preset_claims().items()]
-    return "\n".join(["", *rows, "", "Each claim's test, threshold and last measured value: [docs/presets.md](docs/presets.md).", ""])
+    rows += [f"| `{name}` | {cell(shows(preset))} | {cell(sentence(preset.claim))} |"
+             for name, preset in preset_claims().items() if not name.startswith("remedies/")]
+    return "\n" + "\n".join(rows) + "\n"
 
 
 def readme_block_of(text: str) -> str | None:

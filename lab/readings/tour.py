@@ -19,9 +19,10 @@ from lab.contract.config import ExperimentConfig
 from lab.contract.config_io import load_config
 from lab.contract.presets import EXPERIMENTS
 from lab.contract.result import RunResult
-from lab.readings.claims import claim_for, evaluate
+from lab.readings.claims import claim_for, evaluate, number_text
 from lab.readings.fix_it import format_ratio, remedied_config
 from lab.readings.report import dead_layer_count, dead_share, final_accuracy, first_to_last, hidden_rows
+from lab.text.i18n import fact_sentences, translate
 
 Fact = tuple[str, dict]
 
@@ -159,6 +160,12 @@ def section(key: str) -> TourSection:
     raise KeyError(f"tour section {key!r}: one of {', '.join(item.key for item in SECTIONS)}")
 
 
+def claim_text(tour_section: TourSection, language: str = "en") -> str:
+    """The section's claim in language, its number read from the preset's claim (one threshold, one home)."""
+    threshold = number_text(claim_for(tour_section.preset).claim.threshold)
+    return translate(f"tour_{tour_section.key}_claim", language, threshold=threshold)
+
+
 def claim_holds(tour_section: TourSection, run: RunResult, remedy: RunResult | None) -> bool:
     """Whether the measured numbers bear the section's claim out: its preset's claim on the run and, for a section
     whose remedy makes a claim of its own, that preset's claim on the remedied run (NaN counts as not)."""
@@ -170,7 +177,6 @@ def claim_holds(tour_section: TourSection, run: RunResult, remedy: RunResult | N
 def tour_text(language: str = "en", quick: bool = False) -> str:
     """The whole tour as text, every section run headless: the page's numbers, for a terminal or a note."""
     from lab.readings.fix_it import comparison_sentences
-    from lab.text.i18n import fact_sentences, translate
     from lab.training.run import run
 
     lines = []
@@ -178,8 +184,8 @@ def tour_text(language: str = "en", quick: bool = False) -> str:
         experiment = run(item.config(quick))
         remedy = run(item.remedy_config(quick)) if item.remedy else None
         lines += [translate(f"tour_{item.key}_title", language),
-                  f"  {translate('tour_claim', language)}: {translate(f'tour_{item.key}_claim', language)}",
-                  f"  {translate('tour_measured', language)} ({experiment.config.name}, run {experiment.run_id}):"]
+                  f"  {translate('tour_claim', language)}: {claim_text(item, language)}",
+                  f"  {translate('tour_measured', language)} ({experiment.config.name}, {translate('run_tag', language, run_id=experiment.run_id)}):"]
         lines += [f"  - {sentence}" for sentence in fact_sentences(item.facts(experiment), language)]
         verdict = "tour_confirmed" if claim_holds(item, experiment, remedy) else "tour_qualified"
         lines.append(f"  {'✅' if verdict == 'tour_confirmed' else '⚠️'} {translate(verdict, language)}")
