@@ -1,8 +1,8 @@
 """Vanishing Gradient Lab: the Streamlit app. UI only; everything computed comes from lab/."""
 import streamlit as st
 
-from lab.text.i18n import LANGUAGES
 from app.shared import preload_tensorflow, t
+from lab.text.i18n import LANGUAGES
 
 st.set_page_config(page_title="Vanishing Gradient Lab", page_icon="📉", layout="wide")
 

@@ -21,8 +21,8 @@ def overlay(chosen: dict[str, RunResult], key: str, measure: str = "grad_norm", 
     """
     measure = st.radio(t("measure"), MEASURES, index=MEASURES.index(measure), horizontal=True, key=f"{key}_measure",
                        format_func=lambda m: t(f"measure_{m}"))
-    which = st.radio(t("compare_which"), ["start", "end"], index=["start", "end"].index(which), horizontal=True, key=f"{key}_which",
-                     format_func=lambda value: t("which_start" if value == "start" else "which_end"))
+    which = st.radio(t("compare_which"), ["start", "end"], index=["start", "end"].index(which), horizontal=True,
+                     key=f"{key}_which", format_func=lambda value: t("which_start" if value == "start" else "which_end"))
     layers, history = charts.compare_frames(chosen)
     lang = language()
     profile = charts.comparison_profile_chart(layers, measure, which=which, labels=chart_labels("profile", lang, measure))

@@ -161,12 +161,15 @@ def form_ui(dataset: str, classes: int) -> dict | None:
         if st.session_state.get(w + "model.output_activation") not in outputs:
             st.session_state[w + "model.output_activation"] = outputs[0]
         st.selectbox(t("output_activation"), outputs, key=w + "model.output_activation", help=t("output_rule"))
-        st.selectbox(t("kernel_initializer"), KERNEL_INITIALIZER_NAMES, key=w + "model.kernel_initializer", help=t("help_kernel_initializer"))
-        st.selectbox(t("bias_initializer"), (*BIAS_INITIALIZER_NAMES, BIAS_CONSTANT), key=w + "model.bias_initializer", help=t("help_bias_initializer"))
+        st.selectbox(t("kernel_initializer"), KERNEL_INITIALIZER_NAMES, key=w + "model.kernel_initializer",
+                     help=t("help_kernel_initializer"))
+        st.selectbox(t("bias_initializer"), (*BIAS_INITIALIZER_NAMES, BIAS_CONSTANT), key=w + "model.bias_initializer",
+                     help=t("help_bias_initializer"))
         number_widget(t("bias_constant"), "model.bias_initializer", "bias_constant", step=0.1)
         with st.expander(t("section_remedies"), expanded=False):
             st.selectbox(t("normalization"), NORMALIZATIONS, key=w + "model.normalization", help=t("help_normalization"))
-            st.radio(t("normalization_position"), NORMALIZATION_POSITIONS, key=w + "model.normalization_position", horizontal=True)
+            st.radio(t("normalization_position"), NORMALIZATION_POSITIONS, key=w + "model.normalization_position",
+                     horizontal=True)
             number_widget(t("residual_every"), "model.residual_every", step=1, help=t("help_residual_every"))
             number_widget(t("clip_norm"), "training.clip_norm", step=0.1, help=t("help_clip"))
             number_widget(t("clip_value"), "training.clip_value", step=0.1, help=t("help_clip"))
@@ -177,7 +180,8 @@ def form_ui(dataset: str, classes: int) -> dict | None:
             number_widget(t("batch_size"), "training.batch_size", step=1)
             st.slider(t("epochs"), *widget_range("training.epochs"), key=w + "training.epochs")
             st.radio(t("record_every"), ["epoch", "steps"], key=w + "training.record_every", horizontal=True,
-                     format_func=lambda value: t("record_epoch" if value == "epoch" else "record_steps"), help=t("help_record_every"))
+                     format_func=lambda value: t("record_epoch" if value == "epoch" else "record_steps"),
+                     help=t("help_record_every"))
             number_widget(t("record_steps_value"), "training.record_every", "record_steps", step=1)
             # value=None: the field may be empty (the default rule), and no widget default competes with the session's value.
             number_widget(t("probe_samples"), "probe.num_samples", value=None, step=16, help=t("help_probe_samples"),
@@ -193,7 +197,10 @@ def raw_config(dataset: str, classes: int, state: Mapping | None = None) -> dict
     Values pass as the widgets hold them (no rounding); an empty probe field is left out, so the schema resolves it.
     """
     state = st.session_state if state is None else state
-    value = lambda key: state[KEY + key]
+
+    def value(key: str):
+        return state[KEY + key]
+
     bias = value("model.bias_initializer")
     every = value("training.record_every")
     probe = value("probe.num_samples")
@@ -214,6 +221,7 @@ def raw_config(dataset: str, classes: int, state: Mapping | None = None) -> dict
                      "epochs": int(value("training.epochs")),
                      "record_every": "epoch" if every == "epoch" else int(state[KEY + "record_steps"]),
                      # 0 in the widget = off (null in the config)
-                     "clip_norm": float(value("training.clip_norm")) or None, "clip_value": float(value("training.clip_value")) or None},
+                     "clip_norm": float(value("training.clip_norm")) or None,
+                     "clip_value": float(value("training.clip_value")) or None},
         "probe": {} if probe is None else {"num_samples": int(probe)},
     }

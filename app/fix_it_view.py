@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lab import ConfigError
-from lab.readings.fix_it import applicable_remedies, comparison_sentences, remedied_config, suggested_remedy
-from lab.contract.result import RunResult
-from app.url_state import check_ui_limits
 from app.comparison_view import overlay
 from app.shared import flash, language, run_label, session_runs, t
+from app.url_state import check_ui_limits
+from lab import ConfigError
+from lab.contract.result import RunResult
+from lab.readings.fix_it import applicable_remedies, comparison_sentences, remedied_config, suggested_remedy
 
 
 def fixes() -> dict[str, tuple[str, str]]:

@@ -73,17 +73,20 @@ def profile_section(result: RunResult) -> int:
     layers = result.layers
     steps = sorted(int(step) for step in layers["step"].unique())
     measure = st.radio(t("measure"), MEASURES, horizontal=True, key="view_measure", format_func=lambda m: t(f"measure_{m}"))
-    step = st.select_slider(t("step_slider"), steps, value=steps[-1], key=f"view_step_{result.run_id}") if len(steps) > 1 else steps[0]
+    step = (st.select_slider(t("step_slider"), steps, value=steps[-1], key=f"view_step_{result.run_id}")
+            if len(steps) > 1 else steps[0])
     shown = sorted({steps[0], step, steps[-1]})
     lang = language()
     left, right = st.columns(2)
     def profile():
         predicted = theory_profile(layers, result.config, measure)
-        return charts.gradient_profile_chart(layers, measure, steps=shown, labels=chart_labels("profile", lang, measure), theory=predicted)
+        return charts.gradient_profile_chart(layers, measure, steps=shown, labels=chart_labels("profile", lang, measure),
+                                             theory=predicted)
 
     key = (result.run_id, result.status, measure, lang)
     draw(left, cached_chart(("profile", *key, tuple(shown)), profile))
-    draw(right, cached_chart(("heatmap", *key), lambda: charts.heatmap_chart(layers, measure, labels=chart_labels("heatmap", lang, measure))))
+    draw(right, cached_chart(("heatmap", *key),
+                             lambda: charts.heatmap_chart(layers, measure, labels=chart_labels("heatmap", lang, measure))))
     st.caption(t("zero_note"))
     return step
 
@@ -94,7 +97,8 @@ def units_and_curves(result: RunResult) -> None:
     key = (result.run_id, result.status, lang)
     left, right = st.columns(2)
     draw(left, cached_chart(("dead", *key), lambda: charts.dead_fraction_chart(result.layers, labels=chart_labels("dead", lang))))
-    saturation = cached_chart(("saturation", *key), lambda: charts.saturation_chart(result.layers, labels=chart_labels("saturation", lang)))
+    saturation = cached_chart(("saturation", *key),
+                              lambda: charts.saturation_chart(result.layers, labels=chart_labels("saturation", lang)))
     if saturation is not None:
         draw(right, saturation)
     draw(st, cached_chart(("history", *key), lambda: charts.history_chart(result.history, labels=chart_labels("history", lang))))
@@ -114,7 +118,8 @@ def boundary_and_histogram(result: RunResult, step: int) -> None:
         with right:
             depth = result.config.model.depth
             layer = st.selectbox(t("histogram_layer"), list(range(1, depth + 1)), key=f"view_layer_{result.run_id}")
-            chart = cached_chart(("histogram", result.run_id, result.status, step, layer, lang), lambda: charts.preactivation_histogram_chart(
+            chart_key = ("histogram", result.run_id, result.status, step, layer, lang)
+            chart = cached_chart(chart_key, lambda: charts.preactivation_histogram_chart(
                 result.histograms, step, layer, result.config.model.activation, result.config.model.leaky_alpha,
                 labels=chart_labels("histogram", lang),
             ))

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from lab.contract.config_io import ConfigError, load_config, parse_override, run_id_of
-from lab.readings.fix_it import REMEDIES
 from lab.contract.resources import check_resources, headless_limits
+from lab.readings.fix_it import REMEDIES
 from lab.runs.store import RunFolderError, folder_name, is_complete
 from lab.text.i18n import LANGUAGES
 
@@ -98,8 +98,8 @@ def exit_status(result) -> int:
 def command_fix(arguments) -> int:
     """The app's "Fix it", headless: the saved run's config with one remedy, trained and saved, then what changed."""
     from lab.readings import report
-    from lab.runs import store
     from lab.readings.fix_it import applicable_remedies, comparison_sentences, remedied_config, suggested_remedy
+    from lab.runs import store
 
     before = store.load(Path(arguments.run_dir))
     remedy = arguments.remedy or suggested_remedy(before)

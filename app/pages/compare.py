@@ -5,10 +5,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from lab.runs.archive import load_zip
-from lab.runs.store import RunFolderError, is_complete, load
 from app.comparison_view import overlay
 from app.shared import flash, remember, session_runs, show_flash, t
+from lab.runs.archive import load_zip
+from lab.runs.store import RunFolderError, is_complete, load
 
 LOCAL_RUNS = Path("runs")
 

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lab import ConfigError, load_config
-from app.url_state import check_ui_limits, config_to_query, query_to_config
 from app import experiment_form as form
-from app import fix_it_view
-from app import results_view
+from app import fix_it_view, results_view
 from app.shared import flash, language, obtain_result, recover_stopped_training, remember, session_runs, show_flash, t
+from app.url_state import check_ui_limits, config_to_query, query_to_config
+from lab import ConfigError, load_config
 
 
 def config_from_url() -> None:

@@ -83,8 +83,9 @@ def gradient_profile_chart(layers: pd.DataFrame, measure: str = "grad_norm", ste
         return message_chart(texts["empty"])
     has_run = "run" in data
     tooltip = ([alt.Tooltip("run:N", title=texts["run"])] if has_run else []) + [
-        alt.Tooltip("step:Q", title=texts["step"]), alt.Tooltip("epoch:Q", title=texts["epoch"]), alt.Tooltip("layer:Q", title=texts["layer"]),
-        alt.Tooltip("kind:N", title=texts["layer_kind"]), alt.Tooltip(f"{measure}:Q", title=texts["y"], format=".3e")]
+        alt.Tooltip("step:Q", title=texts["step"]), alt.Tooltip("epoch:Q", title=texts["epoch"]),
+        alt.Tooltip("layer:Q", title=texts["layer"]), alt.Tooltip("kind:N", title=texts["layer_kind"]),
+        alt.Tooltip(f"{measure}:Q", title=texts["y"], format=".3e")]
     base = alt.Chart(inline(data)).encode(
         x=alt.X("layer:Q", title=texts["x"], axis=integer_axis(data["layer"]), scale=alt.Scale(padding=16)),
         y=alt.Y("plotted:Q", title=texts["y"], scale=alt.Scale(type="log", padding=16),
@@ -197,7 +198,10 @@ def dead_fraction_chart(layers: pd.DataFrame, labels: Mapping[str, str] | None =
 
 
 def saturation_chart(layers: pd.DataFrame, labels: Mapping[str, str] | None = None) -> alt.Chart | None:
-    """Each hidden layer's saturated fraction over training; None without a saturating regime. Labels: title, x, y, layer, epoch."""
+    """Each hidden layer's saturated fraction over training; None without a saturating regime.
+
+    Labels: title, x, y, layer, epoch.
+    """
     return _fraction_chart(layers, "saturated_fraction", with_labels("saturation", labels))
 
 

@@ -130,7 +130,8 @@ def _theory_frame(theory: pd.DataFrame | None, measure: str, series: set[str]) -
     if theory is None:
         return pd.DataFrame({"depth": [], "series": [], "value": []})
     column = "log10_signal_ratio" if measure.startswith("log10_signal_ratio") else "log10_grad_ratio"
-    predicted = _series_frame(_require(theory, ("model.depth", "model.activation", "model.kernel_initializer", column), "theory"), column)
+    needed = ("model.depth", "model.activation", "model.kernel_initializer", column)
+    predicted = _series_frame(_require(theory, needed, "theory"), column)
     # Other series would add colours with nothing measured to compare against.
     keep = predicted["series"].isin(series) & np.isfinite(predicted["value"])
     return predicted[keep].sort_values(["series", "depth"]).reset_index(drop=True)
@@ -176,7 +177,8 @@ def born_dead_chart(sweep: pd.DataFrame, theory: pd.DataFrame | None = None,
     color = alt.Color("width:O", title=texts["width"], scale=alt.Scale(domain=widths, scheme=VIRIDIS.scheme))
     x = _depth_axis(shares["depth"], texts["x"])
     y = alt.Y("share:Q", title=texts["y"], scale=alt.Scale(domain=[0, 1]))
-    tooltip = [alt.Tooltip("width:Q", title=texts["width"]), alt.Tooltip("depth:Q", title=texts["depth"]), alt.Tooltip("share:Q", title=texts["y"], format=".3f"),
+    tooltip = [alt.Tooltip("width:Q", title=texts["width"]), alt.Tooltip("depth:Q", title=texts["depth"]),
+               alt.Tooltip("share:Q", title=texts["y"], format=".3f"),
                alt.Tooltip("dead:Q", title=texts["dead"]), alt.Tooltip("seeds:Q", title=texts["seeds"]),
                alt.Tooltip("low:Q", title=texts["low"], format=".3f"), alt.Tooltip("high:Q", title=texts["high"], format=".3f")]
     base = alt.Chart(inline(shares)).encode(x=x, color=color)
@@ -226,7 +228,8 @@ def sweep_summary_table(sweep: pd.DataFrame) -> pd.DataFrame:
             for name, q in (("median", 0.5), ("q05", 0.05), ("q95", 0.95)):
                 row[f"{measure}_{name}"] = quantile(ok[measure], q) if measure in ok else math.nan
         for moment in ("start", "end"):
-            dead = ok[f"dead_layer_{moment}"].astype("boolean") if f"dead_layer_{moment}" in ok else pd.Series([], dtype="boolean")
+            column = f"dead_layer_{moment}"
+            dead = ok[column].astype("boolean") if column in ok else pd.Series([], dtype="boolean")
             row[f"dead_share_{moment}"] = float(dead.mean()) if dead.notna().any() else math.nan
         rows.append({**row, "val_accuracy_median": quantile(ok["val_accuracy"], 0.5) if "val_accuracy" in ok else math.nan})
     return pd.DataFrame(rows)

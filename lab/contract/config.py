@@ -1,13 +1,13 @@
 """Experiment configs: YAML (or a dict) in, a validated frozen object out, and back to YAML."""
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from lab.science.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from lab.science.data import BINARY_ONLY, DATASETS, TWO_DIMENSIONAL
-from lab.science.initializers import (ASYMMETRIC_INITIALIZERS, BIAS_INITIALIZER_NAMES, KERNEL_INITIALIZER_NAMES)
+from lab.science.initializers import ASYMMETRIC_INITIALIZERS, BIAS_INITIALIZER_NAMES, KERNEL_INITIALIZER_NAMES
 
 # Bounds are generous enough for research yet keep one run on a laptop; the hosted caps of the
 # app are tighter and live with the app.
@@ -81,13 +81,15 @@ class ModelConfig(RemedyFieldsOff):
     # Keras' own leaky defaults differ (function 0.2, layer 0.3); this lab uses 0.01.
     leaky_alpha: float = Field(0.01, ge=0.0, lt=1.0, description="Slope of leaky_relu for negative inputs.")
     output_activation: Literal[OUTPUT_ACTIVATIONS] = Field(
-        "sigmoid", description="Output layer: sigmoid for 2 classes, softmax for any number (the loss is computed from the logits).")
+        "sigmoid",
+        description="Output layer: sigmoid for 2 classes, softmax for any number (the loss is computed from the logits).")
     kernel_initializer: Literal[KERNEL_INITIALIZER_NAMES] = Field(
         "glorot_uniform", description="Initial weights; classic is U(±1/√fan_in), rai is randomized asymmetric (Lu et al.).")
-    bias_initializer: Union[float, str] = Field(
+    bias_initializer: float | str = Field(
         "zeros", description="Initial biases: a constant (e.g. -1.0 provokes dead ReLU units) or an initializer's name.")
     # Remedies, off by default (lab.training.models builds them; RemedyFieldsOff keeps old run ids).
-    normalization: Literal[NORMALIZATIONS] = Field("none", description="Remedy: batch or layer normalisation in each hidden block.")
+    normalization: Literal[NORMALIZATIONS] = Field(
+        "none", description="Remedy: batch or layer normalisation in each hidden block.")
     normalization_position: Literal[NORMALIZATION_POSITIONS] = Field(
         "before", description="Remedy: normalise before or after the activation.")
     residual_every: int = Field(0, ge=0, le=MAX_DEPTH, description="Remedy: a skip connection every k hidden blocks; 0 = none.")
@@ -125,9 +127,11 @@ class TrainingConfig(RemedyFieldsOff):
     momentum: float = Field(0.9, ge=0.0, lt=1.0, description="Momentum of the momentum optimizer (the others ignore it).")
     learning_rate: float = Field(0.1, gt=0.0, le=10.0, description="Step size of the optimizer.")
     batch_size: int = Field(64, ge=1, le=MAX_SAMPLES, description="Samples per optimizer step.")
-    epochs: int = Field(30, ge=0, le=MAX_EPOCHS, description="Passes over the training set; 0 measures the network at initialisation only.")
-    record_every: Union[Literal["epoch"], int] = Field(
-        "epoch", description="When the probes measure: every epoch, or every so many optimizer steps (always at step 0 and at the end).")
+    epochs: int = Field(
+        30, ge=0, le=MAX_EPOCHS, description="Passes over the training set; 0 measures the network at initialisation only.")
+    record_every: Literal["epoch"] | int = Field(
+        "epoch", description="When the probes measure: every epoch, or every so many optimizer steps "
+                             "(always at step 0 and at the end).")
 
     @field_validator("record_every", mode="before")
     @classmethod
@@ -139,8 +143,9 @@ class TrainingConfig(RemedyFieldsOff):
 
     # Gradient clipping, off (null) by default. clip_norm rescales the whole gradient (every trainable
     # variable together) when its global L2 norm exceeds it; clip_value clips each element to ±value.
-    clip_norm: Optional[float] = Field(None, description="Remedy: rescale the whole gradient when its global L2 norm exceeds this; null = off.")
-    clip_value: Optional[float] = Field(None, description="Remedy: clip each gradient element to ±this; null = off.")
+    clip_norm: float | None = Field(
+        None, description="Remedy: rescale the whole gradient when its global L2 norm exceeds this; null = off.")
+    clip_value: float | None = Field(None, description="Remedy: clip each gradient element to ±this; null = off.")
 
     @field_validator("clip_norm", "clip_value", mode="before")
     @classmethod
@@ -170,7 +175,8 @@ class ExperimentConfig(_Section):
     """One experiment: every field has a default, so an empty file is valid."""
 
     name: str = Field("experiment", pattern=NAME_PATTERN, description="Names the run folder, `<name>-<run_id>`.")
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seeds the data, the initial weights, the shuffling and the probe batch.")
+    seed: int = Field(
+        0, ge=0, le=2**31 - 1, description="Seeds the data, the initial weights, the shuffling and the probe batch.")
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
@@ -182,7 +188,7 @@ class ExperimentConfig(_Section):
         return self.data.num_samples - round(self.data.num_samples * self.data.validation_split)
 
     @model_validator(mode="after")
-    def _cross_field_rules(self) -> "ExperimentConfig":
+    def _cross_field_rules(self) -> ExperimentConfig:
         """Rules that tie fields together; each message names the field to change."""
         data, model = self.data, self.model
         if data.dataset in BINARY_ONLY and data.num_classes != 2:

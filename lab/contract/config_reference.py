@@ -107,7 +107,8 @@ def type_text(annotation: Any) -> str:
         return "choice"
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         return " or ".join(type_text(argument) for argument in typing.get_args(annotation))
-    return {int: "integer", float: "number", str: "text", type(None): "null"}.get(annotation, getattr(annotation, "__name__", "?"))
+    names = {int: "integer", float: "number", str: "text", type(None): "null"}
+    return names.get(annotation, getattr(annotation, "__name__", "?"))
 
 
 def allowed_text(key: str) -> str:

@@ -105,7 +105,8 @@ def estimate(config: ExperimentConfig) -> Estimate:
     normalized = model.normalization != "none"
     block_ops, block_memory = NORMALIZATION_BLOCK_COST[model.normalization]
     step_seconds = (6 * training.batch_size * parameters / matmul_rate(training.batch_size) + STEP_OVERHEAD_SECONDS
-                    + LAYER_STEP_OVERHEAD_SECONDS * model.depth * block_ops + UPDATE_SECONDS_PER_VALUE * parameters * (1 + 4 * slots))
+                    + LAYER_STEP_OVERHEAD_SECONDS * model.depth * block_ops
+                    + UPDATE_SECONDS_PER_VALUE * parameters * (1 + 4 * slots))
     record_seconds = (6 * probe * parameters / matmul_rate(probe) + RECORD_OVERHEAD_SECONDS
                       + LAYER_RECORD_OVERHEAD_SECONDS * (model.depth * block_ops + 1) + 30e-9 * probe * units)
     validation_seconds = training.epochs * 2 * validation * parameters / matmul_rate(validation)
@@ -115,12 +116,16 @@ def estimate(config: ExperimentConfig) -> Estimate:
     weights_bytes = parameters * (FLOAT * (4 + 2 * slots) + 16)  # variables, gradients, slots and their updates; numpy copies
     data_bytes = data.num_samples * data.num_features * 24  # float64 generation and the float32 splits
     tensor_bytes = max(
-        training.batch_size * units * FLOAT * (6 if normalized else 4),  # a training step keeps z and a of every layer, and their gradients
-        probe * units * FLOAT * (10 if normalized else 8),  # the probe returns z and a of every layer; numpy copies them (float64) for columns
-        max(validation, BOUNDARY_POINTS) * model.width * FLOAT * 3,  # inference keeps a layer or two alive at once
+        # a training step keeps z and a of every layer, and their gradients
+        training.batch_size * units * FLOAT * (6 if normalized else 4),
+        # the probe returns z and a of every layer; numpy copies them (float64) for columns
+        probe * units * FLOAT * (10 if normalized else 8),
+        # inference keeps a layer or two alive at once
+        max(validation, BOUNDARY_POINTS) * model.width * FLOAT * 3,
     )
     frame_bytes = records * (model.depth + 1) * (HISTOGRAM_BINS * 7 + 14) * 8 * 2  # the frames, and their concatenation
-    memory_mb = RUN_BASE_MB + LAYER_MB * model.depth * block_memory + (weights_bytes + data_bytes + tensor_bytes + frame_bytes) / BYTES_PER_MB
+    estimated_bytes = weights_bytes + data_bytes + tensor_bytes + frame_bytes
+    memory_mb = RUN_BASE_MB + LAYER_MB * model.depth * block_memory + estimated_bytes / BYTES_PER_MB
     return Estimate(memory_mb=memory_mb, seconds=seconds)
 
 
@@ -148,7 +153,8 @@ def machine_memory_mb() -> float | None:
 
 def hosted_limits() -> Limits:
     """The app's caps: HOSTED_DEFAULTS unless LAB_MAX_RUN_MEMORY_MB / LAB_MAX_RUN_SECONDS say otherwise."""
-    return Limits(_cap("LAB_MAX_RUN_MEMORY_MB", HOSTED_DEFAULTS["memory_mb"]), _cap("LAB_MAX_RUN_SECONDS", HOSTED_DEFAULTS["seconds"]))
+    return Limits(_cap("LAB_MAX_RUN_MEMORY_MB", HOSTED_DEFAULTS["memory_mb"]),
+                  _cap("LAB_MAX_RUN_SECONDS", HOSTED_DEFAULTS["seconds"]))
 
 
 def headless_limits() -> Limits:

@@ -21,7 +21,8 @@ COMMAND = "python -m lab claims"
 SHOWS = "# Shows: "
 HOLDS = {True: "yes", False: "NO"}
 # One printed block per preset: its name, the size it needs and its runs, then "claim:", "test:" and "measured:" lines.
-MEASURED_LINE = re.compile(r"^(?P<name>\S+) \(needs: [^;]*; (?P<runs>[^)]*)\)\n(?:  .*\n)*?  measured: (?P<value>.*?)  holds: (?P<holds>\w+)",
+MEASURED_LINE = re.compile(r"^(?P<name>\S+) \(needs: [^;]*; (?P<runs>[^)]*)\)\n(?:  .*\n)*?"
+                           r"  measured: (?P<value>.*?)  holds: (?P<holds>\w+)",
                            re.MULTILINE)
 
 

@@ -14,14 +14,14 @@ takes both numbers from the runs.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from lab.contract.config import ExperimentConfig
 from lab.contract.config_io import load_config
-from lab.text.i18n import fact_sentences, translate
-from lab.readings.report import dead_layer_count, dead_share, final_accuracy, first_to_last
 from lab.contract.result import RunResult
+from lab.readings.report import dead_layer_count, dead_share, final_accuracy, first_to_last
+from lab.text.i18n import fact_sentences, translate
 
 RELU_FAMILY = ("relu", "leaky_relu")
 # A skip every 3 blocks, as experiments/remedies/residual.yaml: every 2 lets ReLU outputs (never

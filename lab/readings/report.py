@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from lab.text.i18n import fact_sentences
 from lab.contract.result import RunResult
+from lab.text.i18n import fact_sentences
 
 
 def hidden_rows(layers: pd.DataFrame, moment: str = "start") -> pd.DataFrame:
@@ -55,7 +55,8 @@ def verdict_facts(layers: pd.DataFrame, depth: int) -> list[tuple[str, dict]]:
             if first == 0:
                 facts.append(("verdict_zero", {"moment": f"moment_{moment}", "measure": measure}))
             else:
-                facts.append(("verdict_ratio", {"moment": f"moment_{moment}", "measure": measure, "ratio": f"{first / last:.2g}"}))
+                ratio = f"{first / last:.2g}"
+                facts.append(("verdict_ratio", {"moment": f"moment_{moment}", "measure": measure, "ratio": ratio}))
         dead_layers = dead_layer_count(layers, moment)
         dead_units = dead_share(layers, moment)
         if dead_layers:
@@ -109,7 +110,7 @@ def summary_text(result: RunResult, folder=None) -> str:
     ]
     if final.get("loss") is not None:
         lines.append(
-            "final: loss {0}, accuracy {1}, val_loss {2}, val_accuracy {3}".format(
+            "final: loss {}, accuracy {}, val_loss {}, val_accuracy {}".format(
                 *(_number(final.get(key)) for key in ("loss", "accuracy", "val_loss", "val_accuracy"))
             )
         )

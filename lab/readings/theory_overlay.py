@@ -5,9 +5,9 @@ import math
 
 import pandas as pd
 
+from lab.contract.config import ExperimentConfig
 from lab.science import theory
 from lab.science.theory import bias_value
-from lab.contract.config import ExperimentConfig
 
 RELATIVE_COLUMN = {"grad_norm": "log10_grad_relative", "preact_grad_rms": "log10_signal_relative"}
 

@@ -171,7 +171,8 @@ def claim_holds(tour_section: TourSection, run: RunResult, remedy: RunResult | N
     whose remedy makes a claim of its own, that preset's claim on the remedied run (NaN counts as not)."""
     if not evaluate(claim_for(tour_section.preset).claim, run).holds:
         return False
-    return tour_section.remedy_claim is None or (remedy is not None and evaluate(claim_for(tour_section.remedy_claim).claim, remedy).holds)
+    return tour_section.remedy_claim is None or (
+        remedy is not None and evaluate(claim_for(tour_section.remedy_claim).claim, remedy).holds)
 
 
 def tour_text(language: str = "en", quick: bool = False) -> str:
@@ -183,9 +184,10 @@ def tour_text(language: str = "en", quick: bool = False) -> str:
     for item in SECTIONS:
         experiment = run(item.config(quick))
         remedy = run(item.remedy_config(quick)) if item.remedy else None
+        run_tag = translate("run_tag", language, run_id=experiment.run_id)
         lines += [translate(f"tour_{item.key}_title", language),
                   f"  {translate('tour_claim', language)}: {claim_text(item, language)}",
-                  f"  {translate('tour_measured', language)} ({experiment.config.name}, {translate('run_tag', language, run_id=experiment.run_id)}):"]
+                  f"  {translate('tour_measured', language)} ({experiment.config.name}, {run_tag}):"]
         lines += [f"  - {sentence}" for sentence in fact_sentences(item.facts(experiment), language)]
         verdict = "tour_confirmed" if claim_holds(item, experiment, remedy) else "tour_qualified"
         lines.append(f"  {'✅' if verdict == 'tour_confirmed' else '⚠️'} {translate(verdict, language)}")

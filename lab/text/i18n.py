@@ -48,6 +48,8 @@ def fact_sentences(facts, language: str = "en", **common) -> list[str]:
     A value that is itself a text key (a moment, a measure, a status) is translated with its sentence,
     so numbers stay as computed and words follow the language.
     """
-    return [translate(key, language, **common, **{name: translate(value, language) if isinstance(value, str) and value in en.TEXT else value
-                                                  for name, value in values.items()})
+    def worded(value):
+        return translate(value, language) if isinstance(value, str) and value in en.TEXT else value
+
+    return [translate(key, language, **common, **{name: worded(value) for name, value in values.items()})
             for key, values in facts]

@@ -55,7 +55,8 @@ def _layer_rows(reading: ProbeReading, previous_kernels, activation: str, alpha:
             "weight_norm": float(np.linalg.norm(kernel.astype(np.float64))),
             "update_ratio": update_ratio(kernel, None if previous_kernels is None else previous_kernels[index]),
             "dead_fraction": dead_fraction(output) if hidden else float("nan"),
-            "saturated_fraction": saturated_fraction(activation, reading.preactivations[index], alpha) if hidden else float("nan"),
+            "saturated_fraction": (saturated_fraction(activation, reading.preactivations[index], alpha)
+                                   if hidden else float("nan")),
             # For the output row, statistics of the logits: what the head passes to sigmoid/softmax.
             "activation_mean": float(np.mean(output if hidden else reading.preactivations[index])),
             "activation_std": float(np.std(output if hidden else reading.preactivations[index])),

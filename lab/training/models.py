@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lab.training.keras_activations import keras_activation
 from lab.contract.config import ModelConfig
 from lab.science.initializers import network_weights, projection_kernel
+from lab.training.keras_activations import keras_activation
 from lab.training.runtime import import_tensorflow
 
 # Keras' epsilon for both normalisations. Batch-norm momentum 0.9 (PyTorch's default) rather than Keras'

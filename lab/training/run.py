@@ -5,16 +5,16 @@ import functools
 import platform
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from lab.contract.config import ExperimentConfig
 from lab.contract.config_io import load_config, run_id_of
+from lab.contract.result import FORMAT_VERSION, LAB_VERSION, RunResult, frame
 from lab.contract.run_data import prepare_data
 from lab.science.data import TWO_DIMENSIONAL
-from lab.contract.result import FORMAT_VERSION, LAB_VERSION, RunResult, frame
 
 ProgressCallback = Callable[[int, int, pd.DataFrame, pd.DataFrame], None]
 

@@ -111,8 +111,9 @@ def clear_kernel_cache() -> None:
 
     Each run's shapes add kernels that stay for the life of the process: RSS grew 0.086 MB per run in a
     process training 9 varied small configs over and over, 0.001 MB with this called after each run,
-    for 3.5% more time per small run (`python bench/kernel_cache.py`, 20 rounds of 9 runs a side). Called by the last run in flight of the process
-    (lab.training.run holds a lock around it), so no run is using the kernels while they are dropped.
+    for 3.5% more time per small run (`python bench/kernel_cache.py`, 20 rounds of 9 runs a side).
+    Called by the last run in flight of the process (lab.training.run holds a lock around it), so no
+    run is using the kernels while they are dropped.
     """
     import_tensorflow()
     from tensorflow.python.eager import context

@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 
 from lab.contract.config import ExperimentConfig
-from lab.science.data import Dataset, grid_for_boundary
+from lab.contract.result import frame, frame_from_columns
 from lab.contract.run_data import SHUFFLE_STREAM, steps_per_epoch
+from lab.science.data import Dataset, grid_for_boundary
 from lab.training.measures import histogram_columns, layer_rows
 from lab.training.models import build_network
 from lab.training.probes import make_probe
-from lab.contract.result import frame, frame_from_columns
 from lab.training.runtime import import_tensorflow, thread_settings
 from lab.training.steps import CompiledSteps
 
@@ -83,7 +83,8 @@ class Trainer:
         if not self.histogram_chunks:
             return frame("histograms")
         names = self.histogram_chunks[0].keys()
-        return frame_from_columns("histograms", {name: np.concatenate([chunk[name] for chunk in self.histogram_chunks]) for name in names})
+        columns = {name: np.concatenate([chunk[name] for chunk in self.histogram_chunks]) for name in names}
+        return frame_from_columns("histograms", columns)
 
     def train(self) -> tuple[str, str]:
         """Record at step 0, train epoch by epoch, record on schedule and at the end; (status, message)."""
