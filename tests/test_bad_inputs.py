@@ -25,7 +25,7 @@ from lab.training.run import run as train  # bound now: the guard below replaces
 from tests.support.app_test import APP
 from tests.support.bad_inputs.arguments import ARGUMENT_CASES
 from tests.support.bad_inputs.checks import assert_one_line, assert_refused, by_name, run_cli, snapshot
-from tests.support.bad_inputs.experiments import EXPERIMENT_CASES
+from tests.support.bad_inputs.experiments import EXPERIMENT_CASES, EXPERIMENT_KINDS
 from tests.support.bad_inputs.run_folders import RUN_FOLDER_CASES, damaged_copy
 from tests.support.bad_inputs.sweeps import NEIGHBOURS, SWEEP_CASES, VALID
 
@@ -89,7 +89,11 @@ def app_in_its_folder(experiment_page, monkeypatch):
     return app, folder
 
 
-@pytest.mark.parametrize("case", by_name(EXPERIMENT_CASES))
+# An upload is an AppTest rerun (about 0.3 s): the fast tier uploads the first case of each kind, the slow tier the rest.
+APP_UPLOAD_FAST = {kind[0].name for kind in EXPERIMENT_KINDS}
+
+
+@pytest.mark.parametrize("case", by_name(EXPERIMENT_CASES, fast=APP_UPLOAD_FAST))
 def test_app_upload_refuses_a_bad_experiment(case, app_in_its_folder):
     app, folder = app_in_its_folder
     depth_before = app.slider(key="w.model.depth").value

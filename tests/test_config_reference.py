@@ -79,5 +79,6 @@ def test_the_cli_writes_the_page_and_check_says_when_it_is_stale(tmp_path, monke
 
 
 def test_the_repository_page_passes_the_cli_check():
-    done = subprocess.run([sys.executable, "-m", "lab", "config-reference", "--check"], capture_output=True, text=True, check=False)
+    done = subprocess.run([sys.executable, "-m", "lab", "config-reference", "--check"], capture_output=True, text=True,
+                          check=False)
     assert done.returncode == 0, done.stderr

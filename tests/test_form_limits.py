@@ -20,7 +20,8 @@ from tests.support.app_test import experiment_page, press_train, set_small
 # Widgets for values that are not config fields of their own, and the field they stand for (read here, not from the form).
 STANDS_FOR = {"w.bias_constant": "model.bias_initializer", "w.record_steps": "training.record_every"}
 # Keeps each link's run to about a second; each link's own fields override these.
-SMALL_LINK = {"model.depth": "2", "model.width": "4", "training.epochs": "1", "data.num_samples": "128", "probe.num_samples": "32"}
+SMALL_LINK = {"model.depth": "2", "model.width": "4", "training.epochs": "1", "data.num_samples": "128",
+              "probe.num_samples": "32"}
 LINKS = {
     "momentum_above_the_old_slider": {"training.optimizer": "momentum", "training.momentum": "0.995"},
     "leaky_alpha_above_the_old_input": {"model.activation": "leaky_relu", "model.leaky_alpha": "0.995"},

@@ -68,7 +68,8 @@ def builds(prefix: str, suffix: str) -> bool:
 
 def test_both_languages_have_the_same_keys_and_placeholders():
     assert set(TEXT) == {"en", "ko"} and TEXT["en"] is en.TEXT and TEXT["ko"] is ko.TEXT
-    pairs = [("TEXT", en.TEXT, ko.TEXT), ("MEASURES", en.MEASURES, ko.MEASURES), ("DESCRIPTIONS", en.DESCRIPTIONS, ko.DESCRIPTIONS)]
+    pairs = [("TEXT", en.TEXT, ko.TEXT), ("MEASURES", en.MEASURES, ko.MEASURES),
+             ("DESCRIPTIONS", en.DESCRIPTIONS, ko.DESCRIPTIONS)]
     assert set(en.CHARTS) == set(ko.CHARTS)
     pairs += [(f"CHARTS[{kind!r}]", en.CHARTS[kind], ko.CHARTS[kind]) for kind in en.CHARTS]
     for name, english, korean in pairs:
@@ -119,7 +120,8 @@ def test_translate_and_fact_sentences_fill_placeholders_in_either_language():
     assert translate("queue_wait", "ko", position=2) == ko.TEXT["queue_wait"].format(position=2)
     assert translate("no_such_key", "ko") == "no_such_key"
     facts = [("verdict_zero", {"moment": "moment_start", "measure": "measure_signal"})]
-    assert fact_sentences(facts, "ko") == [ko.TEXT["verdict_zero"].format(moment=ko.TEXT["moment_start"], measure=ko.TEXT["measure_signal"])]
+    expected = ko.TEXT["verdict_zero"].format(moment=ko.TEXT["moment_start"], measure=ko.TEXT["measure_signal"])
+    assert fact_sentences(facts, "ko") == [expected]
     assert chart_labels("profile", "ko", "grad_norm")["y"] == ko.MEASURES["grad_norm"]
 
 
@@ -170,7 +172,8 @@ def chart_texts(spec: dict) -> tuple[list[str], list[str], list[str]]:
                     if channel == "tooltip" and "title" not in entry:
                         untitled.append(entry["field"])
     rows = [row for values in spec.get("datasets", {}).values() for row in values]
-    rows += [row for node in walk(spec) if isinstance(node.get("values"), list) for row in node["values"] if isinstance(row, dict)]
+    rows += [row for node in walk(spec) if isinstance(node.get("values"), list)
+             for row in node["values"] if isinstance(row, dict)]
     data = [value for row in rows for field, value in row.items() if field in drawn and isinstance(value, str)]
     return titles, data, untitled
 
@@ -193,7 +196,8 @@ def sweep_frame() -> pd.DataFrame:
         for seed in (0, 1):
             signal = -math.inf if (depth, width, seed) == (4, 2, 1) else -0.2 * depth - 0.01 * seed
             dead = (depth, width, seed) == (4, 2, 0)
-            rows.append({"cell": cell, "seed": seed, "run_id": f"{cell:06x}{seed:06x}", "model.depth": depth, "model.width": width,
+            rows.append({"cell": cell, "seed": seed, "run_id": f"{cell:06x}{seed:06x}", "model.depth": depth,
+                         "model.width": width,
                          "model.activation": "relu", "model.kernel_initializer": "he_normal", "status": "ok",
                          "log10_grad_ratio_start": -0.1 * depth, "log10_grad_ratio_end": -0.1 * depth,
                          "log10_signal_ratio_start": signal, "log10_signal_ratio_end": signal,
@@ -222,7 +226,8 @@ def hand_layers(run: str | None = None) -> pd.DataFrame:
         for layer in range(1, 5):
             hidden = layer < 4
             value = scale * 10.0 ** (layer - 4) if layer == 1 else 10.0 ** (layer - 4)
-            rows.append({"run_id": "hand", "step": step, "epoch": step // 10, "layer": layer, "layer_kind": "hidden" if hidden else "output",
+            rows.append({"run_id": "hand", "step": step, "epoch": step // 10, "layer": layer,
+                         "layer_kind": "hidden" if hidden else "output",
                          "grad_norm": value, "bias_grad_norm": value, "preact_grad_rms": value, "weight_norm": 1.0,
                          "update_ratio": math.nan if step == 0 else 0.01, "dead_fraction": 0.25 if hidden else math.nan,
                          "saturated_fraction": 0.5 if hidden else math.nan, "activation_mean": 0.0, "activation_std": 1.0})
@@ -232,25 +237,31 @@ def hand_layers(run: str | None = None) -> pd.DataFrame:
 
 def every_chart_in_korean() -> list:
     """Every chart builder of lab.charts, given the Korean labels the app passes, on frames that show every text."""
-    layers, history = hand_layers(), frame("history", [{"run_id": "hand", "epoch": epoch, "loss": 0.7 / epoch, "accuracy": 0.5 + 0.1 * epoch,
-                                                         "val_loss": 0.8 / epoch, "val_accuracy": 0.5} for epoch in (1, 2)])
+    layers = hand_layers()
+    history = frame("history", [{"run_id": "hand", "epoch": epoch, "loss": 0.7 / epoch, "accuracy": 0.5 + 0.1 * epoch,
+                                 "val_loss": 0.8 / epoch, "val_accuracy": 0.5} for epoch in (1, 2)])
     two_runs = pd.concat([hand_layers("a"), hand_layers("b")], ignore_index=True)
-    grid = [{"run_id": "hand", "x1": x1, "x2": x2, "predicted_class": int(x1 > 0), "probability": 0.9} for x1 in (-1.0, 1.0) for x2 in (-1.0, 1.0)]
-    bins = [{"run_id": "hand", "step": 0, "epoch": 0, "layer": 1, "bin_left": left, "bin_right": left + 2.0, "count": 3} for left in (-6.0, -2.0, 2.0)]
+    grid = [{"run_id": "hand", "x1": x1, "x2": x2, "predicted_class": int(x1 > 0), "probability": 0.9}
+            for x1 in (-1.0, 1.0) for x2 in (-1.0, 1.0)]
+    bins = [{"run_id": "hand", "step": 0, "epoch": 0, "layer": 1, "bin_left": left, "bin_right": left + 2.0, "count": 3}
+            for left in (-6.0, -2.0, 2.0)]
     sweep, lang = sweep_frame(), "ko"
     theory_depth = pd.DataFrame({"model.depth": [2, 4], "model.activation": "relu", "model.kernel_initializer": "he_normal",
                                  "log10_signal_ratio": [-0.1, -0.2], "log10_grad_ratio": [-0.1, -0.2]})
     theory_dead = pd.DataFrame({"model.width": [2, 2], "model.depth": [2, 4], "bound": [0.4, 0.7]})
     charts = [run_charts.activation_chart(name, labels=chart_labels("activation", lang)) for name in HIDDEN_ACTIVATIONS]
     charts += [run_charts.softmax_chart([1.0, 0.0], labels=chart_labels("softmax", lang)),
-               run_charts.preactivation_histogram_chart(frame("histograms", bins), 0, 1, "sigmoid", labels=chart_labels("histogram", lang)),
+               run_charts.preactivation_histogram_chart(frame("histograms", bins), 0, 1, "sigmoid",
+                                                        labels=chart_labels("histogram", lang)),
                run_charts.boundary_chart(frame("boundary", grid), points=pd.DataFrame({"x1": [0.5], "x2": [0.5], "label": [1]}),
                                          labels=chart_labels("boundary", lang))]
     for measure in ("grad_norm", "preact_grad_rms", "update_ratio"):
         theory = pd.DataFrame({"layer": [1, 2, 3], "plotted": [1e-3, 1e-2, 1e-1]})
-        charts += [run_charts.gradient_profile_chart(layers, measure, labels=chart_labels("profile", lang, measure), theory=theory),
+        charts += [run_charts.gradient_profile_chart(layers, measure, labels=chart_labels("profile", lang, measure),
+                                                     theory=theory),
                    run_charts.heatmap_chart(layers, measure, labels=chart_labels("heatmap", lang, measure))]
-        charts += [run_charts.comparison_profile_chart(two_runs, measure, which=which, labels=chart_labels("profile", lang, measure))
+        charts += [run_charts.comparison_profile_chart(two_runs, measure, which=which,
+                                                       labels=chart_labels("profile", lang, measure))
                    for which in ("start", "end")]
     charts += [run_charts.dead_fraction_chart(layers, labels=chart_labels("dead", lang)),
                run_charts.saturation_chart(layers, labels=chart_labels("saturation", lang)),
@@ -265,7 +276,8 @@ def every_chart_in_korean() -> list:
                run_charts.heatmap_chart(empty_layers, labels=chart_labels("heatmap", lang, "grad_norm")),
                run_charts.dead_fraction_chart(empty_layers, labels=chart_labels("dead", lang)),
                run_charts.history_chart(frame("history"), labels=chart_labels("history", lang)),
-               sweep_charts.depth_view_chart(sweep.assign(status="error"), labels=chart_labels("depth", lang, "log10_signal_ratio_start")),
+               sweep_charts.depth_view_chart(sweep.assign(status="error"),
+                                             labels=chart_labels("depth", lang, "log10_signal_ratio_start")),
                sweep_charts.born_dead_chart(sweep.assign(status="error"), labels=chart_labels("born_dead", lang))]
     return charts
 

@@ -5,7 +5,6 @@ slow); tests/test_remedies.py does the same for the remedies. Also here: the cla
 the config loader ignores (run ids unchanged), a bad claim fails in one line naming its field, and the README's
 presets block and docs/presets.md say what the YAML says."""
 import re
-from functools import cache
 
 import pytest
 
@@ -13,7 +12,8 @@ from lab import ConfigError, config_to_yaml, load_config, run_id_of
 from lab.contract.config_io import parse_yaml
 from lab.contract.presets import EXPERIMENTS, experiment_presets
 from lab.readings import claims_table
-from lab.readings.claims import formula, number_text, preset_claims, read_claim
+from lab.readings.claims import number_text, preset_claims, read_claim
+from tests.support.presets import check_full_size, check_quick, preset_names
 
 README = EXPERIMENTS.parent / "README.md"
 # (full size, --quick) run ids of every preset before claims became data: a claim must not change a single byte.
@@ -36,36 +36,6 @@ RUN_IDS = {
 }
 
 
-def preset_names(remedies: bool) -> list[str]:
-    """Experiment presets in experiments/remedies/ (remedies=True) or outside it."""
-    return sorted(name for name in experiment_presets() if name.startswith("remedies/") == remedies)
-
-
-@cache
-def measured(name: str, quick: bool):
-    """(measurement, result, counterpart) of a preset's claim, run once per test session."""
-    return preset_claims()[name].measure(quick)
-
-
-def failure(name: str, quick: bool) -> str:
-    measurement = measured(name, quick)[0]
-    return f"{name}: {formula(preset_claims()[name].claim)} does not hold: measured {measurement.text()}"
-
-
-def check_quick(name: str) -> None:
-    """The preset runs in quick mode, and bears its claim out there when the claim holds at quick size."""
-    measurement, result, _ = measured(name, True)
-    assert result.status == "ok", result.summary["message"]
-    assert result.config.training.epochs <= 5 and result.config.data.num_samples <= 256
-    if preset_claims()[name].claim.size == "quick":
-        assert measurement.holds, failure(name, True)
-
-
-def check_full_size(name: str) -> None:
-    """The claim holds on the preset as shipped."""
-    assert measured(name, False)[0].holds, failure(name, False)
-
-
 @pytest.mark.parametrize("name", preset_names(remedies=False))
 def test_preset_runs_quick_and_bears_out_a_quick_claim(name):
     check_quick(name)
@@ -82,7 +52,8 @@ def test_every_preset_has_a_claim_and_a_first_line_that_does_not_restate_its_thr
     for name, preset in preset_claims().items():
         first = preset.path.read_text().split("\n", 1)[0]
         # One line, one sentence: the README and docs/presets.md show it.
-        assert first.startswith(claims_table.SHOWS) and claims_table.shows(preset).endswith("."), f"{name}: first line '# Shows: ...'"
+        assert first.startswith(claims_table.SHOWS) and claims_table.shows(preset).endswith("."), \
+            f"{name}: first line '# Shows: ...'"
         says_full_size = "Needs its full size" in preset.path.read_text()
         assert says_full_size == (preset.claim.size == "full"), f"{name}: a '# Needs its full size' comment iff size: full"
         threshold = preset.claim.threshold
@@ -113,17 +84,22 @@ def test_a_claim_is_no_config_key_anywhere_else():
 
 
 BAD_CLAIMS = [
-    ("says: 'x {threshold}'\nmeasure: status\nmoment: end", "claim.below/above/at_least/at_most/within/equals: give exactly one threshold (got none)"),
+    ("says: 'x {threshold}'\nmeasure: status\nmoment: end",
+     "claim.below/above/at_least/at_most/within/equals: give exactly one threshold (got none)"),
     ("says: 'x {threshold}'\nmeasure: val_accuracy\nmoment: end\nabove: 0.5\nat_least: 0.6", "got above, at_least"),
     ("says: x\nmeasure: val_accuracy\nmoment: end\nabove: 0.5", "claim.says: must say {threshold} once"),
-    ("says: 'x {threshold}'\nmeasure: val_accuracy\nmoment: end\nbellow: 0.5", "claim.bellow: unknown key; did you mean 'below'?"),
+    ("says: 'x {threshold}'\nmeasure: val_accuracy\nmoment: end\nbellow: 0.5",
+     "claim.bellow: unknown key; did you mean 'below'?"),
     ("says: 'x {threshold}'\nmeasure: gradient\nmoment: end\nbelow: 0.5", "claim.measure: must be one of"),
     ("says: 'x {threshold}'\nmeasure: grad_norm\nbelow: 0.5", "claim.reading: a layers column needs one of first_to_last"),
     ("says: 'x {threshold}'\nmeasure: val_accuracy\nreading: mean\nmoment: end\nbelow: 0.5", "claim.reading: leave it out"),
     ("says: 'x {threshold}'\nmeasure: val_accuracy\nbelow: 0.5", "claim.moment: val_accuracy is read at the end"),
-    ("says: 'x {threshold}'\nmeasure: grad_norm\nreading: first_to_last\nmoment: every\nbelow: 0.5", "claim.moment: every record"),
-    ("says: 'x {threshold}'\nmeasure: dead_layers\ncompare: change\nat_least: 1", "claim.compare: a change is the end minus the start"),
-    ("says: 'x {threshold}'\nmeasure: dead_layers\ncounterpart: {seed: 1}\nat_least: 1", "claim.counterpart: give one exactly when"),
+    ("says: 'x {threshold}'\nmeasure: grad_norm\nreading: first_to_last\nmoment: every\nbelow: 0.5",
+     "claim.moment: every record"),
+    ("says: 'x {threshold}'\nmeasure: dead_layers\ncompare: change\nat_least: 1",
+     "claim.compare: a change is the end minus the start"),
+    ("says: 'x {threshold}'\nmeasure: dead_layers\ncounterpart: {seed: 1}\nat_least: 1",
+     "claim.counterpart: give one exactly when"),
     ("says: 'x {threshold}'\nmeasure: status\nmoment: end\nequals: 0", "claim.equals: a status is tested with equals"),
     ("says: 'x {threshold}'\nmeasure: val_accuracy\nmoment: end\nequals: ok", "claim.equals: val_accuracy is a number"),
     ("says: 'x {threshold}'\nmeasure: status\nmoment: end\ncompare: change\nequals: ok", "claim.compare: a status is text"),
@@ -160,7 +136,8 @@ def test_docs_presets_states_every_claim_and_threshold_as_the_yaml_does():
     for name, preset in preset_claims().items():
         cells = rows[f"`{name}`"]
         # Not the measured columns: those are one recorded run's numbers.
-        assert cells[:5] == claims_table.doc_columns(preset), f"{name}: regenerate docs/presets.md (claims_table.write_presets_doc)"
+        assert cells[:5] == claims_table.doc_columns(preset), \
+            f"{name}: regenerate docs/presets.md (claims_table.write_presets_doc)"
         assert cells[5] and cells[6] in ("yes", "NO") and cells[7].startswith("full size run "), f"{name}: measured at full size"
     assert f"    {claims_table.COMMAND}    # " in text
 
@@ -178,5 +155,6 @@ def test_python_m_lab_claims_prints_what_the_doc_reads(monkeypatch, capsys):
     monkeypatch.setattr(claims_table, "preset_claims", lambda: one)
     claims_table.print_claims(quick=True)
     printed = capsys.readouterr().out
-    assert claims_table.measured_from_output(printed) == {"step_zero_gradient": ("0", "yes", f"quick run {RUN_IDS['step_zero_gradient'][1]}")}
+    quick_run = f"quick run {RUN_IDS['step_zero_gradient'][1]}"
+    assert claims_table.measured_from_output(printed) == {"step_zero_gradient": ("0", "yes", quick_run)}
     assert printed.endswith("1 of 1 claims hold (quick sizes).\n")

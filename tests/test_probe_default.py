@@ -26,7 +26,8 @@ def test_an_explicit_probe_larger_than_the_training_set_is_still_refused():
 
 
 def test_the_small_experiment_trains_and_measures_on_every_training_sample():
-    config = load_config({"data": {"num_samples": 64}, "model": {"depth": 2, "width": 4}, "training": {"epochs": 1, "batch_size": 16}})
+    config = load_config({"data": {"num_samples": 64}, "model": {"depth": 2, "width": 4},
+                          "training": {"epochs": 1, "batch_size": 16}})
     result = run(config)
     histogram = result.histograms
     first = histogram[(histogram["step"] == 0) & (histogram["layer"] == 1)]

@@ -10,7 +10,7 @@ from lab import ConfigError, ExperimentConfig, config_to_yaml, load_config, run,
 from lab.contract.config_io import flatten
 from lab.readings.claims import evaluate, preset_claims
 from tests.support.configs import tiny_config
-from tests.test_presets import check_full_size, check_quick, measured, preset_names
+from tests.support.presets import check_full_size, check_quick, measured, preset_names
 
 REMEDY_PRESETS = preset_names(remedies=True)
 AT_INITIALISATION = {"training.epochs": 0}
@@ -33,7 +33,8 @@ def test_every_remedy_claim_compares_with_the_same_preset_with_exactly_its_remed
         assert preset.claim.counterpart, f"{name}: a remedy's claim compares with the same net without the remedy"
         remedy, without = flatten(preset.config()), flatten(preset.counterpart_config())
         changed = {key for key, value in remedy.items() if without[key] != value}
-        assert changed == set(preset.claim.counterpart), f"{name}: the counterpart differs by exactly its claim's counterpart keys"
+        assert changed == set(preset.claim.counterpart), \
+            f"{name}: the counterpart differs by exactly its claim's counterpart keys"
 
 
 def test_remedy_presets_fit_the_hosted_caps():

@@ -169,5 +169,6 @@ def test_the_tour_runs_headless_and_prints_the_same_numbers(tour_runs):
     titles = [line for line in text.splitlines() if line and not line.startswith(" ")]
     assert titles == [TEXT["ko"][f"tour_{key}_title"] for key in ORDER]
     quick = run(section("sigmoid").config(quick=True))
-    assert f"run {quick.run_id}" in text and format_ratio(start_ratio(quick.layers, "grad_norm")) in text
+    assert TEXT["ko"]["run_tag"].format(run_id=quick.run_id) in text
+    assert format_ratio(start_ratio(quick.layers, "grad_norm")) in text
     assert "Traceback" not in completed.stderr

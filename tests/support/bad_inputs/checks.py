@@ -11,9 +11,10 @@ import pytest
 from lab.cli import main
 
 
-def by_name(cases) -> list:
-    """pytest parameters whose ids are the cases' names."""
-    return [pytest.param(case, id=case.name) for case in cases]
+def by_name(cases, fast: set[str] | None = None) -> list:
+    """pytest parameters whose ids are the cases' names; given fast (some cases' names), every other case is marked slow."""
+    return [pytest.param(case, id=case.name, marks=() if fast is None or case.name in fast else pytest.mark.slow)
+            for case in cases]
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:
