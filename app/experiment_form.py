@@ -15,6 +15,7 @@ from app.url_state import check_ui_limits, widget_range
 from lab import ConfigError, ExperimentConfig, load_config
 from lab.contract.config import (
     BIAS_INITIALIZER_NAMES,
+    DEFAULT_JACOBIAN_SAMPLES,
     DEFAULT_PROBE_SAMPLES,
     KERNEL_INITIALIZER_NAMES,
     NORMALIZATION_POSITIONS,
@@ -25,7 +26,7 @@ from lab.contract.config_io import flatten, kind_of, parse_yaml
 from lab.contract.field_limits import default_probe_samples
 from lab.contract.presets import experiment_presets
 from lab.science.activations import HIDDEN_ACTIVATIONS
-from lab.science.data import BINARY_ONLY, DATASETS, TWO_DIMENSIONAL
+from lab.science.data import BINARY_ONLY, DATASETS, DIGITS_CLASSES, DIGITS_FEATURES, TWO_DIMENSIONAL
 
 KEY = "w."  # widget keys are "w." + the config's dotted field name
 BIAS_CONSTANT = "constant"
@@ -111,6 +112,10 @@ def task_ui() -> tuple[str, int]:
     """Dataset and classes sit outside the form, so the output choices follow them at once."""
     st.subheader(t("task"))
     dataset = st.selectbox(t("dataset"), DATASETS, key=KEY + "data.dataset")
+    if dataset == "digits":  # 10 classes, 64 features, no noise: the form follows (form_ui), the schema checks
+        st.session_state[KEY + "data.num_classes"] = DIGITS_CLASSES
+        st.caption(t("digits_fixed"))
+        return dataset, DIGITS_CLASSES
     if dataset in BINARY_ONLY:
         st.session_state[KEY + "data.num_classes"] = 2
         st.caption(t("binary_only", dataset=dataset))
@@ -147,11 +152,15 @@ def form_ui(dataset: str, classes: int) -> dict | None:
         st.subheader(t("form_title"))
         st.text_input(t("name"), key=w + "name", max_chars=64)
         with st.expander(t("section_data"), expanded=False):
+            digits = dataset == "digits"
             number_widget(t("num_samples"), "data.num_samples", step=64)
-            number_widget(t("noise"), "data.noise", step=0.05)
+            if digits:  # real images: no noise, and the 8×8 pixels are the features
+                st.session_state[w + "data.noise"] = ExperimentConfig().data.noise
+                st.session_state[w + "data.num_features"] = DIGITS_FEATURES
+            number_widget(t("noise"), "data.noise", step=0.05, disabled=digits)
             low = 2 if dataset in TWO_DIMENSIONAL else 1
             st.session_state[w + "data.num_features"] = max(low, st.session_state.get(w + "data.num_features", 2))
-            number_widget(t("num_features"), "data.num_features", low=low, step=1)
+            number_widget(t("num_features"), "data.num_features", low=low, step=1, disabled=digits)
             number_widget(t("validation_split"), "data.validation_split", step=0.05)
         st.slider(t("depth"), *widget_range("model.depth"), key=w + "model.depth", help=t("help_depth"))
         number_widget(t("width"), "model.width", step=1)
@@ -166,6 +175,8 @@ def form_ui(dataset: str, classes: int) -> dict | None:
         st.selectbox(t("bias_initializer"), (*BIAS_INITIALIZER_NAMES, BIAS_CONSTANT), key=w + "model.bias_initializer",
                      help=t("help_bias_initializer"))
         number_widget(t("bias_constant"), "model.bias_initializer", "bias_constant", step=0.1)
+        number_widget(t("sigma_w"), "model.sigma_w", step=0.1, help=t("help_sigma_w"))
+        number_widget(t("sigma_b"), "model.sigma_b", step=0.1, help=t("help_sigma_b"))
         with st.expander(t("section_remedies"), expanded=False):
             st.selectbox(t("normalization"), NORMALIZATIONS, key=w + "model.normalization", help=t("help_normalization"))
             st.radio(t("normalization_position"), NORMALIZATION_POSITIONS, key=w + "model.normalization_position",
@@ -186,6 +197,8 @@ def form_ui(dataset: str, classes: int) -> dict | None:
             # value=None: the field may be empty (the default rule), and no widget default competes with the session's value.
             number_widget(t("probe_samples"), "probe.num_samples", value=None, step=16, help=t("help_probe_samples"),
                           placeholder=probe_placeholder(st.session_state))
+            st.checkbox(t("propagation"), key=w + "probe.propagation", help=t("help_propagation"))
+            number_widget(t("jacobian_samples"), "probe.jacobian_samples", step=1, help=t("help_jacobian_samples"))
             number_widget(t("seed"), "seed", step=1)
         pressed = st.form_submit_button(t("train"), type="primary", width="stretch")
     return raw_config(dataset, classes) if pressed else None
@@ -214,6 +227,7 @@ def raw_config(dataset: str, classes: int, state: Mapping | None = None) -> dict
                   "leaky_alpha": float(value("model.leaky_alpha")), "output_activation": value("model.output_activation"),
                   "kernel_initializer": value("model.kernel_initializer"),
                   "bias_initializer": float(state[KEY + "bias_constant"]) if bias == BIAS_CONSTANT else bias,
+                  "sigma_w": float(value("model.sigma_w")), "sigma_b": float(value("model.sigma_b")),
                   "normalization": value("model.normalization"), "normalization_position": value("model.normalization_position"),
                   "residual_every": int(value("model.residual_every"))},
         "training": {"optimizer": value("training.optimizer"), "momentum": float(value("training.momentum")),
@@ -223,5 +237,16 @@ def raw_config(dataset: str, classes: int, state: Mapping | None = None) -> dict
                      # 0 in the widget = off (null in the config)
                      "clip_norm": float(value("training.clip_norm")) or None,
                      "clip_value": float(value("training.clip_value")) or None},
-        "probe": {} if probe is None else {"num_samples": int(probe)},
+        "probe": {**({} if probe is None else {"num_samples": int(probe)}), **propagation_fields(state)},
     }
+
+
+def propagation_fields(state: Mapping) -> dict:
+    """probe.propagation and jacobian_samples as the form holds them; at their defaults, left out (the schema resolves them)."""
+    fields = {}
+    if state[KEY + "probe.propagation"]:
+        fields["propagation"] = True
+    samples = int(state[KEY + "probe.jacobian_samples"])
+    if samples != DEFAULT_JACOBIAN_SAMPLES:
+        fields["jacobian_samples"] = samples
+    return fields

@@ -18,6 +18,7 @@ UI_LIMITS = {
     "training.epochs": 200,
     "training.batch_size": 512,
     "probe.num_samples": 512,
+    "probe.jacobian_samples": 8,
 }
 UI_ONLY_PARAMETERS = ("lang", "tab")
 

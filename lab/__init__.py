@@ -24,7 +24,8 @@ from lab.contract.result import LAB_VERSION as __version__  # noqa: E402
 from lab.contract.result import RunResult  # noqa: E402
 from lab.readings import report  # noqa: E402
 from lab.runs import store  # noqa: E402
+from lab.science.mean_field import MeanField, critical_sigma_w, mean_field, phase_boundary  # noqa: E402
 from lab.training.run import run  # noqa: E402
 
-__all__ = ["ConfigError", "ExperimentConfig", "RunResult", "__version__", "config_to_yaml", "load_config", "report", "run",
-           "run_id_of", "store"]
+__all__ = ["ConfigError", "ExperimentConfig", "MeanField", "RunResult", "__version__", "config_to_yaml", "critical_sigma_w",
+           "load_config", "mean_field", "phase_boundary", "report", "run", "run_id_of", "store"]

@@ -22,6 +22,8 @@ from lab.science.activations import (
 from lab.training.keras_activations import keras_activation
 
 KINKED = {"step", "relu", "leaky_relu", "elu", "selu"}
+# Kinks away from 0: central differences straddling them are wrong too.
+OTHER_KINKS = {"hard_tanh": (-1.0, 1.0)}
 # (name, alpha) pairs: leaky_relu is also checked with a non-default slope so alpha is really used.
 CASES = [(name, DEFAULT_LEAKY_ALPHA) for name in HIDDEN_ACTIVATIONS] + [("leaky_relu", 0.2)]
 # Exact multiples of 1/64 from -8 to 8, so 0 and the kinks are on the grid and float32-exact.
@@ -50,6 +52,8 @@ def tape_derivative(tf, function, x):
 @pytest.mark.parametrize("name, alpha", CASES)
 def test_derivative_matches_central_differences(name, alpha):
     x = GRID[np.abs(GRID) > 1e-3] if name in KINKED else GRID  # differences straddling a kink are wrong
+    for kink in OTHER_KINKS.get(name, ()):
+        x = x[np.abs(x - kink) > 1e-3]
     step = 1e-6
     numeric = (value(name, x + step, alpha) - value(name, x - step, alpha)) / (2 * step)
     np.testing.assert_allclose(derivative(name, x, alpha), numeric, rtol=1e-6, atol=1e-7)
@@ -246,3 +250,32 @@ def test_modules_do_not_import_heavy_libraries_at_top_level():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+# Issue #13's activations: linear (deep linear networks), hard_tanh and softsign.
+
+
+def test_new_activations_closed_forms():
+    x = np.array([-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0])
+    assert value("linear", x).tolist() == x.tolist() and derivative("linear", x).tolist() == [1.0] * 7
+    assert value("hard_tanh", x).tolist() == [-1.0, -1.0, -0.5, 0.0, 0.5, 1.0, 1.0]
+    assert derivative("hard_tanh", x).tolist() == [0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0]  # 1 on the closed interval, as TF
+    np.testing.assert_allclose(value("softsign", x), x / (1 + np.abs(x)), rtol=1e-15)
+    np.testing.assert_allclose(derivative("softsign", x), 1 / (1 + np.abs(x)) ** 2, rtol=1e-15)
+    assert all(max_derivative(name) == 1.0 for name in ("linear", "hard_tanh", "softsign"))
+
+
+def test_hard_tanh_tape_gradient_at_the_kinks_is_the_numpy_derivative(tf):
+    points = np.array([-1.0, 1.0, -1.0001, 1.0001], dtype=np.float32)
+    gradient = tape_derivative(tf, keras_activation("hard_tanh"), points).numpy()
+    assert gradient.tolist() == derivative("hard_tanh", points.astype(np.float64)).tolist() == [1.0, 1.0, 0.0, 0.0]
+
+
+def test_saturation_of_the_new_activations():
+    assert {"hard_tanh", "softsign"} <= SATURATING and "linear" not in SATURATING
+    with pytest.raises(ValueError, match="saturating"):
+        saturated_mask("linear", np.zeros(3))  # no saturating regime: the measures give NaN, as for relu
+    assert saturated_mask("hard_tanh", np.array([-1.5, -1.0, 0.0, 1.0, 1.5])).tolist() == [True, False, False, False, True]
+    edge = math.sqrt(1 / 0.05) - 1  # softsign' = 1/(1+|z|)² < 0.05 exactly when |z| > sqrt(20) - 1
+    assert saturated_mask("softsign", np.array([-edge - 1e-6, -edge + 1e-6, edge - 1e-6, edge + 1e-6])).tolist() == [
+        True, False, False, True]

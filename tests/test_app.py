@@ -6,6 +6,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab import load_config, run
+from lab.science.activations import HIDDEN_ACTIVATIONS
+from lab.text.i18n import description
 from tests.support.app_test import APP, TIMEOUT, chart_rows, chart_specs, experiment_page, press_train, set_small
 
 
@@ -13,9 +15,12 @@ def test_gallery_renders_every_activation_and_softmax():
     app = AppTest.from_file(APP, default_timeout=60).run()
     assert not app.exception
     specs = chart_specs(app)
-    assert len(specs) >= 10  # nine activations and the softmax chart
+    assert len(specs) >= len(HIDDEN_ACTIVATIONS) + 1  # every hidden activation and the softmax chart
     texts = json.dumps(specs)
     assert "0.25" in texts  # sigmoid's derivative maximum is marked
+    headings = {markdown.value for markdown in app.markdown}
+    assert {f"#### {name}" for name in ("linear", "hard_tanh", "softsign")} <= headings  # issue #13's activations
+    assert any(caption.value == description("hard_tanh", "en") for caption in app.caption)
 
 
 def test_train_shows_charts_from_the_runs_frames_and_binds_the_url():

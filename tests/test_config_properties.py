@@ -206,7 +206,7 @@ def test_any_sweep_plans_or_names_the_problem(grid, seeds):
 @st.composite
 def tiny_configs(draw) -> dict:
     """A valid experiment small enough to train in well under a second."""
-    dataset = draw(st.sampled_from(DATASETS))
+    dataset = draw(st.sampled_from([name for name in DATASETS if name != "digits"]))  # fixed sizes: tests/test_digits.py
     classes = 2 if dataset in BINARY_ONLY else draw(st.integers(2, 3))
     output = draw(st.sampled_from(["sigmoid", "softmax"])) if classes == 2 else "softmax"
     return {

@@ -34,7 +34,7 @@ def test_every_field_of_the_schema_has_a_row_with_its_default_and_a_description(
     for key, default in every_field.items():
         _, type_cell, default_cell, allowed_cell, description = rows[key]
         assert type_cell and allowed_cell and description, key
-        shown = "null" if default is None else str(default)
+        shown = "null" if default is None else str(default).lower() if isinstance(default, bool) else str(default)
         assert default_cell.startswith((f"`{shown}`", f"{shown},")), (key, default_cell)
 
 
@@ -62,7 +62,9 @@ def test_each_listed_rule_is_one_the_schema_enforces(rule):
 
 
 def test_every_rule_of_the_schema_is_listed():
-    source = inspect.getsource(ExperimentConfig._cross_field_rules) + inspect.getsource(ExperimentConfig._remedy_rules)
+    source = "".join(inspect.getsource(method) for method in (
+        ExperimentConfig._cross_field_rules, ExperimentConfig._digits_rules, ExperimentConfig._remedy_rules,
+        ExperimentConfig._probe_rules))
     named = set(re.findall(r'raise ValueError\(\s*f?"((?:data|model|training|probe)\.\w+):', source))
     assert named and named == {rule.field for rule in CROSS_FIELD_RULES}
 

@@ -79,7 +79,10 @@ def test_every_numeric_widget_shows_the_schemas_bounds_narrowed_by_the_caps():
 def test_field_limits_are_what_the_schema_accepts(key):
     """Each bound, read from the schema's metadata and validators' constants, is where validation starts refusing."""
     base = {"data.dataset": "gaussian", "model.output_activation": "softmax", "data.num_samples": 100_000,
-            "data.validation_split": 0.0, "training.batch_size": 1, "probe.num_samples": 1, "model.depth": 100}
+            "data.validation_split": 0.0, "training.batch_size": 1, "probe.num_samples": 1, "model.depth": 100,
+            "model.kernel_initializer": "gaussian", "model.bias_initializer": "gaussian"}  # they read sigma_w and sigma_b
+    if key == "probe.jacobian_samples":  # only with propagation, and at most the probe batch
+        base = {**base, "probe.propagation": True, "probe.num_samples": 64}
     low, high, low_inclusive, high_inclusive = bounds(key)
     integer = isinstance(low, int) and isinstance(high, int)
 

@@ -274,7 +274,8 @@ def test_rai_draws_one_beta_entry_per_unit_anywhere_among_its_weights_and_bias()
     ({"model.residual_every": 11}, ("model.residual_every: a skip every 11 blocks needs at least that many hidden layers "
                                     "(model.depth is 10); use 0 (no skips) up to 10")),
     ({"model.kernel_initializer": "raii"}, ("model.kernel_initializer: must be one of 'glorot_uniform', 'glorot_normal', "
-                                            "'he_normal', 'he_uniform', 'lecun_normal', 'classic' or 'rai' (got 'raii')")),
+                                            "'he_normal', 'he_uniform', 'lecun_normal', 'classic', 'rai', 'gaussian' or "
+                                            "'orthogonal' (got 'raii')")),
     ({"model.kernel_initializer": "rai", "model.bias_initializer": -1.0},
      ("model.bias_initializer: rai draws each unit's bias together with its weights (Lu et al. 2019), so leave "
       "bias_initializer at zeros (got -1.0)")),

@@ -6,8 +6,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from lab.science.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
-from lab.science.data import BINARY_ONLY, DATASETS, TWO_DIMENSIONAL
-from lab.science.initializers import ASYMMETRIC_INITIALIZERS, BIAS_INITIALIZER_NAMES, KERNEL_INITIALIZER_NAMES
+from lab.science.data import BINARY_ONLY, DATASETS, DIGITS_CLASSES, DIGITS_FEATURES, DIGITS_SAMPLES, TWO_DIMENSIONAL
+from lab.science.initializers import (
+    ASYMMETRIC_INITIALIZERS,
+    BIAS_INITIALIZER_NAMES,
+    DEFAULT_SIGMA_B,
+    DEFAULT_SIGMA_W,
+    KERNEL_INITIALIZER_NAMES,
+    SIGMA_W_INITIALIZERS,
+)
 
 # Bounds are generous enough for research yet keep one run on a laptop; the hosted caps of the
 # app are tighter and live with the app.
@@ -18,6 +25,8 @@ MAX_EPOCHS = 1000
 MAX_CLASSES = 10
 MAX_FEATURES = 1000
 DEFAULT_PROBE_SAMPLES = 256
+DEFAULT_JACOBIAN_SAMPLES = 4
+MAX_JACOBIAN_SAMPLES = 32
 MAX_STEPS = MAX_SAMPLES * MAX_EPOCHS  # batch size 1: the most optimizer steps one run can take
 MAX_BIAS_CONSTANT = 100.0  # a constant bias of ±10 already saturates every unit; 1e308 overflows float32
 
@@ -25,6 +34,7 @@ OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
 NORMALIZATIONS = ("none", "batch", "layer")
 NORMALIZATION_POSITIONS = ("before", "after")  # of the activation function
 MAX_CLIP = 1e6  # a clip threshold beyond any gradient this lab produces is "off": say null instead
+MAX_SIGMA = 10.0  # σw = 10 already puts tanh deep in the chaotic phase; σb = 10 saturates every unit
 # Asked for by serialisation to get every field, the remedies' off values included (see RemedyFieldsOff).
 EVERY_FIELD = "every_field"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -38,17 +48,18 @@ class _Section(BaseModel):
 
 
 class RemedyFieldsOff(_Section):
-    """A section whose remedy fields (issue #7) are left out of its dumps while they are off.
+    """A section whose remedy fields (issue #7), and other later fields at their defaults, are left out of its dumps.
 
     Run ids are sha256 of the dumped config, and every config, run folder and sweep written before the
     remedies existed has them off: leaving them out keeps those dumps (config.yaml, summary.json's config,
-    an expanded sweep.yaml), their run ids and folder names byte-identical.
+    an expanded sweep.yaml), their run ids and folder names byte-identical. Fields added later (issue #13's
+    model.sigma_w at 1 and model.sigma_b at 0) are left out the same way while at their defaults.
     Reading a dump back fills them in with the same off values, so nothing is lost. Dumping with
     context={EVERY_FIELD: True} lists them all (lab.contract.config_io.flatten: grid keys, app widgets).
     """
 
     def remedy_fields_off(self) -> list[str]:
-        """The remedy fields whose value means 'remedy off' in this config."""
+        """The remedy (and later) fields whose value means 'off' or 'default' in this config: left out of dumps."""
         raise NotImplementedError
 
     @model_serializer(mode="wrap")
@@ -61,14 +72,19 @@ class RemedyFieldsOff(_Section):
 
 
 class DataConfig(_Section):
-    """Which synthetic data set, how big and how noisy."""
+    """Which data set, how big and how noisy."""
 
-    dataset: Literal[DATASETS] = Field("moons", description="The synthetic data set.")
-    num_samples: int = Field(1024, ge=16, le=MAX_SAMPLES, description="Samples drawn, before the validation split.")
-    noise: float = Field(0.1, ge=0.0, le=2.0, description="Standard deviation of the noise added to the samples.")
+    dataset: Literal[DATASETS] = Field("moons", description=(
+        "The data set: synthetic, or digits (scikit-learn's 1797 8×8 handwritten digits, bundled: no download)."))
+    num_samples: int = Field(1024, ge=16, le=MAX_SAMPLES, description=(
+        "Samples drawn, before the validation split; digits: at most 1797, fewer is a seeded subset."))
+    noise: float = Field(0.1, ge=0.0, le=2.0, description=(
+        "Standard deviation of the noise added to the samples (not used by digits)."))
     num_features: int = Field(2, ge=1, le=MAX_FEATURES, description=(
-        "Input features: for the 2-D sets, features beyond 2 are N(0,1) noise; for gaussian, the input dimension."))
-    num_classes: int = Field(2, ge=2, le=MAX_CLASSES, description="Classes; also the spirals' arms and the blobs' centres.")
+        "Input features: for the 2-D sets, features beyond 2 are N(0,1) noise; for gaussian, the input dimension; "
+        "digits has 64 (left out, it resolves to 64)."))
+    num_classes: int = Field(2, ge=2, le=MAX_CLASSES, description=(
+        "Classes; also the spirals' arms and the blobs' centres; digits has 10 (left out, it resolves to 10)."))
     validation_split: float = Field(0.2, ge=0.0, le=0.5, description="Share of the samples held out for validation.")
 
 
@@ -84,9 +100,18 @@ class ModelConfig(RemedyFieldsOff):
         "sigmoid",
         description="Output layer: sigmoid for 2 classes, softmax for any number (the loss is computed from the logits).")
     kernel_initializer: Literal[KERNEL_INITIALIZER_NAMES] = Field(
-        "glorot_uniform", description="Initial weights; classic is U(±1/√fan_in), rai is randomized asymmetric (Lu et al.).")
+        "glorot_uniform", description=(
+            "Initial weights; classic is U(±1/√fan_in), rai is randomized asymmetric (Lu et al.), gaussian is "
+            "N(0, sigma_w²/fan_in), orthogonal is sigma_w·√max(1, fan_out/fan_in) times a random (semi-)orthogonal matrix."))
     bias_initializer: float | str = Field(
-        "zeros", description="Initial biases: a constant (e.g. -1.0 provokes dead ReLU units) or an initializer's name.")
+        "zeros", description=(
+            "Initial biases: a constant (e.g. -1.0 provokes dead ReLU units) or an initializer's name; "
+            "gaussian is N(0, sigma_b²)."))
+    # Issue #13 (signal propagation, edge of chaos); left out of dumps at their defaults (RemedyFieldsOff).
+    sigma_w: float = Field(DEFAULT_SIGMA_W, gt=0.0, le=MAX_SIGMA, description=(
+        "σw of the gaussian and orthogonal kernel initializers (weight variance σw²/fan_in); 1 for every other initializer."))
+    sigma_b: float = Field(DEFAULT_SIGMA_B, ge=0.0, le=MAX_SIGMA, description=(
+        "σb of the gaussian bias initializer (biases N(0, σb²)); 0 for every other bias initializer."))
     # Remedies, off by default (lab.training.models builds them; RemedyFieldsOff keeps old run ids).
     normalization: Literal[NORMALIZATIONS] = Field(
         "none", description="Remedy: batch or layer normalisation in each hidden block.")
@@ -95,7 +120,7 @@ class ModelConfig(RemedyFieldsOff):
     residual_every: int = Field(0, ge=0, le=MAX_DEPTH, description="Remedy: a skip connection every k hidden blocks; 0 = none.")
 
     def remedy_fields_off(self) -> list[str]:
-        """normalization none (with its position at the default), residual_every 0."""
+        """normalization none (with its position at the default), residual_every 0, sigma_w 1, sigma_b 0."""
         off = []
         if self.normalization == "none":
             off.append("normalization")
@@ -103,6 +128,8 @@ class ModelConfig(RemedyFieldsOff):
                 off.append("normalization_position")
         if self.residual_every == 0:
             off.append("residual_every")
+        off += [name for name, default in (("sigma_w", DEFAULT_SIGMA_W), ("sigma_b", DEFAULT_SIGMA_B))
+                if getattr(self, name) == default]
         return off
 
     @field_validator("bias_initializer", mode="before")
@@ -162,13 +189,26 @@ class TrainingConfig(RemedyFieldsOff):
         return [name for name in ("clip_norm", "clip_value") if getattr(self, name) is None]
 
 
-class ProbeConfig(_Section):
+class ProbeConfig(RemedyFieldsOff):
     """The fixed batch, drawn once from the training data, on which every probe measures."""
 
     # Left out, it is DEFAULT_PROBE_SAMPLES or the whole training set if that is smaller (ExperimentConfig).
     num_samples: int = Field(DEFAULT_PROBE_SAMPLES, ge=1, le=MAX_SAMPLES, description=(
         f"Samples in the probe batch: {DEFAULT_PROBE_SAMPLES}, or the training set if smaller (when left out); "
         "more than the training set is an error."))
+    # Signal propagation (issue #13), off by default; left out of dumps at its defaults (RemedyFieldsOff).
+    propagation: bool = Field(False, description=(
+        "Also record propagation.csv and spectrum.csv (q, c and the input-output Jacobian's singular values per "
+        "hidden layer) at step 0 and at the end of training."))
+    # Left out, it is DEFAULT_JACOBIAN_SAMPLES or probe.num_samples if that is smaller (ExperimentConfig).
+    jacobian_samples: int = Field(DEFAULT_JACOBIAN_SAMPLES, ge=1, le=MAX_JACOBIAN_SAMPLES, description=(
+        "Probe samples (the first ones) at which the Jacobian dz_l/dz_1 is taken; at most probe.num_samples, "
+        "only with probe.propagation."))
+
+    def remedy_fields_off(self) -> list[str]:
+        """propagation false, jacobian_samples at its default."""
+        off = [] if self.propagation else ["propagation"]
+        return off + (["jacobian_samples"] if self.jacobian_samples == DEFAULT_JACOBIAN_SAMPLES else [])
 
 
 class ExperimentConfig(_Section):
@@ -190,6 +230,7 @@ class ExperimentConfig(_Section):
     @model_validator(mode="after")
     def _cross_field_rules(self) -> ExperimentConfig:
         """Rules that tie fields together; each message names the field to change."""
+        self._digits_rules()
         data, model = self.data, self.model
         if data.dataset in BINARY_ONLY and data.num_classes != 2:
             raise ValueError(
@@ -207,13 +248,56 @@ class ExperimentConfig(_Section):
         if "num_samples" not in self.probe.model_fields_set and self.probe.num_samples > train:
             # The default probe is the smaller of DEFAULT_PROBE_SAMPLES and the training set (written out
             # resolved, so config.yaml says which); configs this changes were refused before: no run id moves.
-            object.__setattr__(self, "probe", ProbeConfig(num_samples=train))
+            kept = {name: getattr(self.probe, name) for name in self.probe.model_fields_set}
+            object.__setattr__(self, "probe", ProbeConfig(**{**kept, "num_samples": train}))
         if self.probe.num_samples > train:
             raise ValueError(f"probe.num_samples: at most the training set, {train} samples (got {self.probe.num_samples})")
         if self.training.batch_size > train:
             raise ValueError(f"training.batch_size: at most the training set, {train} samples (got {self.training.batch_size})")
         self._remedy_rules()
+        self._probe_rules()
         return self
+
+    def _probe_rules(self) -> None:
+        """Signal propagation's cross-field rules (issue #13); each message names the field to change."""
+        probe = self.probe
+        if not probe.propagation:
+            if probe.jacobian_samples != DEFAULT_JACOBIAN_SAMPLES:
+                raise ValueError("probe.jacobian_samples: only with probe.propagation: true (the Jacobians are taken "
+                                 "only then); set probe.propagation: true or leave jacobian_samples out")
+            return
+        if self.model.normalization != "none":
+            raise ValueError(
+                f"probe.propagation: not with model.normalization {self.model.normalization} (normalisation couples or "
+                "rescales the samples, so there is no per-sample Jacobian dz_l/dz_1); set model.normalization: none")
+        if "jacobian_samples" not in probe.model_fields_set and probe.jacobian_samples > probe.num_samples:
+            # The default is the smaller of DEFAULT_JACOBIAN_SAMPLES and the probe batch (written out resolved).
+            kept = {name: getattr(probe, name) for name in probe.model_fields_set}
+            object.__setattr__(self, "probe", ProbeConfig(**{**kept, "jacobian_samples": probe.num_samples}))
+        if self.probe.jacobian_samples > self.probe.num_samples:
+            raise ValueError(f"probe.jacobian_samples: at most probe.num_samples, {self.probe.num_samples} "
+                             f"(got {self.probe.jacobian_samples})")
+
+    def _digits_rules(self) -> None:
+        """digits has 64 features, 10 classes and no noise; left out, num_features and num_classes resolve to them."""
+        data = self.data
+        if data.dataset != "digits":
+            return
+        explicit = data.model_fields_set
+        if data.num_samples > DIGITS_SAMPLES:
+            raise ValueError(f"data.num_samples: digits has {DIGITS_SAMPLES} images, so at most {DIGITS_SAMPLES} "
+                             f"(got {data.num_samples})")
+        for name, size in (("num_features", DIGITS_FEATURES), ("num_classes", DIGITS_CLASSES)):
+            if name in explicit and getattr(data, name) != size:
+                raise ValueError(f"data.{name}: digits has {size} (got {getattr(data, name)}); leave it out or set {size}")
+        if "noise" in explicit and data.noise != DataConfig.model_fields["noise"].default:
+            raise ValueError(f"data.noise: digits are real images and take no noise (got {data.noise}); leave it out")
+        if self.model.output_activation != "softmax":
+            raise ValueError(f"model.output_activation: digits has {DIGITS_CLASSES} classes, so it needs softmax "
+                             f"(got {self.model.output_activation})")
+        # Written out resolved (as the default probe is), so config.yaml says 64 and 10; reading it back keeps them.
+        resolved = data.model_copy(update={"num_features": DIGITS_FEATURES, "num_classes": DIGITS_CLASSES})
+        object.__setattr__(self, "data", resolved)
 
     def _remedy_rules(self) -> None:
         """The remedies' cross-field rules; each message names the field to change."""
@@ -227,6 +311,16 @@ class ExperimentConfig(_Section):
             raise ValueError(
                 f"model.bias_initializer: {model.kernel_initializer} draws each unit's bias together with its weights "
                 f"(Lu et al. 2019), so leave bias_initializer at zeros (got {model.bias_initializer!r})"
+            )
+        if model.sigma_w != DEFAULT_SIGMA_W and model.kernel_initializer not in SIGMA_W_INITIALIZERS:
+            raise ValueError(
+                f"model.sigma_w: only the {' and '.join(SIGMA_W_INITIALIZERS)} kernel initializers read it; leave it at "
+                f"{DEFAULT_SIGMA_W:g} for {model.kernel_initializer} (got {model.sigma_w:g})"
+            )
+        if model.sigma_b != DEFAULT_SIGMA_B and model.bias_initializer != "gaussian":
+            raise ValueError(
+                f"model.sigma_b: only bias_initializer gaussian reads it; leave it at {DEFAULT_SIGMA_B:g} for "
+                f"{model.bias_initializer!r} (got {model.sigma_b:g})"
             )
         if training.clip_norm is not None and training.clip_value is not None:
             raise ValueError(

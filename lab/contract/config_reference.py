@@ -10,13 +10,14 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
-from lab.contract.config import ASYMMETRIC_INITIALIZERS, DEFAULT_PROBE_SAMPLES, ExperimentConfig
+from lab.contract.config import ASYMMETRIC_INITIALIZERS, DEFAULT_PROBE_SAMPLES, SIGMA_W_INITIALIZERS, ExperimentConfig
 from lab.contract.field_limits import bounds, choices, field_info
-from lab.science.data import BINARY_ONLY, TWO_DIMENSIONAL
+from lab.science.data import BINARY_ONLY, DIGITS_CLASSES, DIGITS_FEATURES, DIGITS_SAMPLES, TWO_DIMENSIONAL
 
 DOCS_PATH = Path(__file__).resolve().parents[2] / "docs" / "config.md"
 # The probe's default depends on the data (ExperimentConfig._cross_field_rules): the field's own default says too little.
-DEFAULTS_SHOWN = {"probe.num_samples": f"{DEFAULT_PROBE_SAMPLES}, or the training set if smaller"}
+DEFAULTS_SHOWN = {"probe.num_samples": f"{DEFAULT_PROBE_SAMPLES}, or the training set if smaller",
+                  "probe.jacobian_samples": "4, or probe.num_samples if smaller"}
 
 
 class CrossFieldRule(NamedTuple):
@@ -55,6 +56,28 @@ CROSS_FIELD_RULES = (
                    {"model.kernel_initializer": ASYMMETRIC_INITIALIZERS[0], "model.bias_initializer": -1.0}),
     CrossFieldRule("training.clip_value", "Set at most one of `training.clip_norm` and `training.clip_value`.",
                    {"training.clip_norm": 1.0, "training.clip_value": 1.0}),
+    CrossFieldRule("model.sigma_w", f"`model.sigma_w` other than 1 needs a kernel initializer that reads it "
+                   f"({_names(SIGMA_W_INITIALIZERS)}).", {"model.sigma_w": 2.0}),
+    CrossFieldRule("model.sigma_b", "`model.sigma_b` other than 0 needs `model.bias_initializer: gaussian`.",
+                   {"model.sigma_b": 0.5}),
+    CrossFieldRule("data.num_samples", f"`digits` has {DIGITS_SAMPLES} images: `data.num_samples` at most {DIGITS_SAMPLES} "
+                   "(fewer: a seeded subset).",
+                   {"data.dataset": "digits", "model.output_activation": "softmax", "data.num_samples": 2000}),
+    CrossFieldRule("data.num_features", f"With `digits`, `data.num_features` and `data.num_classes` left out resolve to "
+                   f"{DIGITS_FEATURES} and {DIGITS_CLASSES} (config.yaml holds them); other values are refused.",
+                   {"data.dataset": "digits", "model.output_activation": "softmax", "data.num_features": 2}),
+    CrossFieldRule("data.noise", "`digits` are real images: `data.noise` stays at its default (it is not used).",
+                   {"data.dataset": "digits", "model.output_activation": "softmax", "data.noise": 0.5}),
+    CrossFieldRule("model.output_activation", f"`digits` has {DIGITS_CLASSES} classes: `model.output_activation` is "
+                   "`softmax`.", {"data.dataset": "digits"}),
+    CrossFieldRule("probe.jacobian_samples", "`probe.jacobian_samples` other than 4 needs `probe.propagation: true`.",
+                   {"probe.jacobian_samples": 2}),
+    CrossFieldRule("probe.jacobian_samples", "Left out, `probe.jacobian_samples` is 4, or `probe.num_samples` if smaller "
+                   "(config.yaml holds the resolved number); set explicitly, it may be at most `probe.num_samples`.",
+                   {"probe.propagation": True, "probe.num_samples": 8, "probe.jacobian_samples": 10}),
+    CrossFieldRule("probe.propagation", "`probe.propagation` needs `model.normalization: none` (normalisation couples "
+                   "the samples: there is no per-sample Jacobian).",
+                   {"probe.propagation": True, "model.normalization": "layer"}),
 )
 
 HEADER = """# Config reference
@@ -70,8 +93,9 @@ below (to fit a hosted server); `python -m lab run` takes the full ranges.
 
 FOOTER = """
 The remedy fields at their off values (`model.normalization: none` with `model.normalization_position: before`,
-`model.residual_every: 0`, `training.clip_norm` and `training.clip_value` null) are left out of config.yaml, so every
-run id from before the remedies stays the same; reading config.yaml back fills them in.
+`model.residual_every: 0`, `training.clip_norm` and `training.clip_value` null), and `model.sigma_w: 1.0` and
+`model.sigma_b: 0.0`, and `probe.propagation: false` with `probe.jacobian_samples: 4`, are left out of config.yaml,
+so every run id from before them stays the same; reading config.yaml back fills them in.
 """
 
 
@@ -117,6 +141,8 @@ def allowed_text(key: str) -> str:
     parts = []
     if type(None) in typing.get_args(info.annotation):
         parts.append("`null`")
+    if info.annotation is bool:
+        parts.append("`true` or `false`")
     named = choices(key)
     if named:
         parts.append(("one of " if len(named) > 1 else "") + ", ".join(f"`{value}`" for value in named))

@@ -39,6 +39,13 @@ UPDATE_SECONDS_PER_VALUE = 1e-9  # elementwise optimizer work per parameter and 
 HISTOGRAM_BINS = 64
 BOUNDARY_POINTS = 100 * 100
 HOSTED_DEFAULTS = {"memory_mb": 1200.0, "seconds": 300.0}  # one run in a 2.7 GB hosted app
+# probe.propagation (lab.training.propagation), measured with bench/propagation.py: per Jacobian (one sample,
+# one layer) a float64 width x width matmul and its singular values, about this many seconds per width^3;
+# a fixed cost for tracing the slopes function; J and the block Jacobians kept for skips, float64.
+JACOBIAN_SECONDS_PER_CUBE = 4e-10
+PROPAGATION_BUILD_SECONDS = 0.1
+PROPAGATION_RECORDS = 2  # step 0 and the end of training
+SPECTRUM_ROW_BYTES = 6 * 8 * 2  # six columns, and their concatenation
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,21 @@ def estimate(config: ExperimentConfig) -> Estimate:
     frame_bytes = records * (model.depth + 1) * (HISTOGRAM_BINS * 7 + 14) * 8 * 2  # the frames, and their concatenation
     estimated_bytes = weights_bytes + data_bytes + tensor_bytes + frame_bytes
     memory_mb = RUN_BASE_MB + LAYER_MB * model.depth * block_memory + estimated_bytes / BYTES_PER_MB
+    if config.probe.propagation:
+        jacobian_mb, jacobian_seconds = propagation_cost(config)
+        memory_mb, seconds = memory_mb + jacobian_mb, seconds + jacobian_seconds
     return Estimate(memory_mb=memory_mb, seconds=seconds)
+
+
+def propagation_cost(config: ExperimentConfig) -> tuple[float, float]:
+    """(MB, seconds) that probe.propagation adds: width^2 x depth x samples Jacobians at two records, and their spectra."""
+    model, samples = config.model, config.probe.jacobian_samples
+    jacobians = model.depth * samples  # per record
+    # J_l and K_l of the layer at hand, SVD workspace, and the K_l a skip keeps (at most every block's)
+    kept = 3 + (model.depth if model.residual_every else 0)
+    memory_bytes = kept * samples * model.width ** 2 * 8 + PROPAGATION_RECORDS * jacobians * model.width * SPECTRUM_ROW_BYTES
+    seconds = PROPAGATION_BUILD_SECONDS + PROPAGATION_RECORDS * jacobians * JACOBIAN_SECONDS_PER_CUBE * model.width ** 3
+    return memory_bytes / BYTES_PER_MB, seconds
 
 
 def _cap(name: str, default: float | None) -> float | None:

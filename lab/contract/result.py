@@ -1,12 +1,13 @@
 """RunResult: what one run produces (tidy frames + summary), and the column contract of each frame."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-FORMAT_VERSION = 1
+# 2: propagation.csv and spectrum.csv (issue #13), written only with probe.propagation; 1: the four frames.
+FORMAT_VERSION = 2
 # The lab's version, recorded in every summary.json (lab.__version__ is this).
 LAB_VERSION = "0.1.0"
 
@@ -18,14 +19,23 @@ HISTORY_COLUMNS = ("run_id", "epoch", "loss", "accuracy", "val_loss", "val_accur
 HISTOGRAM_COLUMNS = ("run_id", "step", "epoch", "layer", "bin_left", "bin_right", "count")
 # probability = the model's probability of predicted_class at the grid point (x1, x2).
 BOUNDARY_COLUMNS = ("run_id", "x1", "x2", "predicted_class", "probability")
+# Signal propagation (probe.propagation), per (step, hidden layer): q and c of the pre-activations z_l on the
+# probe batch, and the singular values of J_l = dz_l/dz_1 averaged over the first jacobian_samples samples.
+PROPAGATION_COLUMNS = ("run_id", "step", "layer", "q", "c", "jac_mean_sq", "jac_max", "jac_min")
+# Every singular value of every J_l (index 1 = the largest), per sample: for histograms.
+SPECTRUM_COLUMNS = ("run_id", "step", "layer", "sample", "index", "singular_value")
 
 FRAME_COLUMNS = {
     "layers": LAYER_COLUMNS,
     "history": HISTORY_COLUMNS,
     "histograms": HISTOGRAM_COLUMNS,
     "boundary": BOUNDARY_COLUMNS,
+    "propagation": PROPAGATION_COLUMNS,
+    "spectrum": SPECTRUM_COLUMNS,
 }
-INTEGER_COLUMNS = {"step", "epoch", "layer", "count", "predicted_class"}
+# Frames written only when the config asks for them (their CSV is absent otherwise).
+OPTIONAL_FRAMES = ("propagation", "spectrum")
+INTEGER_COLUMNS = {"step", "epoch", "layer", "count", "predicted_class", "sample", "index"}
 TEXT_COLUMNS = {"run_id", "layer_kind"}
 
 
@@ -56,7 +66,10 @@ def frame_from_columns(name: str, columns: dict) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class RunResult:
-    """One finished (or diverged) run: config, the four tidy frames, and summary.json's content."""
+    """One finished (or diverged) run: config, the tidy frames, and summary.json's content.
+
+    propagation and spectrum are empty (with their columns) unless probe.propagation was on.
+    """
 
     config: object  # lab.contract.config.ExperimentConfig
     layers: pd.DataFrame
@@ -64,6 +77,8 @@ class RunResult:
     histograms: pd.DataFrame
     boundary: pd.DataFrame
     summary: dict
+    propagation: pd.DataFrame = field(default_factory=lambda: frame("propagation"))
+    spectrum: pd.DataFrame = field(default_factory=lambda: frame("spectrum"))
 
     @property
     def run_id(self) -> str:

@@ -11,10 +11,23 @@ import numpy as np
 import pandas as pd
 
 from lab.contract.config_io import ConfigError, config_to_yaml, load_config
-from lab.contract.result import FORMAT_VERSION, FRAME_COLUMNS, INTEGER_COLUMNS, TEXT_COLUMNS, RunResult, column_dtype, frame
+from lab.contract.result import (
+    FORMAT_VERSION,
+    FRAME_COLUMNS,
+    INTEGER_COLUMNS,
+    OPTIONAL_FRAMES,
+    TEXT_COLUMNS,
+    RunResult,
+    column_dtype,
+    frame,
+)
 
 SUMMARY_FILE = "summary.json"
-FRAME_FILES = {name: f"{name}.csv" for name in FRAME_COLUMNS}
+# Written by every run (format_version 1 on).
+FRAME_FILES = {name: f"{name}.csv" for name in FRAME_COLUMNS if name not in OPTIONAL_FRAMES}
+# Written only when the config asks (probe.propagation, format_version 2 on); a folder without them loads with
+# those frames empty: whether they were written is decided by which files are present.
+OPTIONAL_FRAME_FILES = {name: f"{name}.csv" for name in OPTIONAL_FRAMES}
 # What the summary printed by `run` and `show` needs, with the JSON types it must have.
 SUMMARY_FIELDS = {"run_id": str, "status": str}
 STATUSES = ("ok", "diverged", "error", "stopped")
@@ -64,6 +77,9 @@ def save(result: RunResult, out_dir, extra_files: dict[str, bytes] | None = None
     write_atomic(folder / "config.yaml", config_to_yaml(result.config).encode("utf-8"), durable=False)
     for name, file_name in FRAME_FILES.items():
         write_atomic(folder / file_name, getattr(result, name).to_csv(index=False).encode("utf-8"), durable=False)
+    if getattr(result.config.probe, "propagation", False):
+        for name, file_name in OPTIONAL_FRAME_FILES.items():
+            write_atomic(folder / file_name, getattr(result, name).to_csv(index=False).encode("utf-8"), durable=False)
     write_atomic(folder / "probe.npy", _npy_bytes(probe_inputs(result.config)), durable=False)
     for file_name, data in (extra_files or {}).items():
         write_atomic(folder / file_name, data, durable=False)
@@ -87,7 +103,7 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def load(path, frames=tuple(FRAME_FILES)) -> RunResult:
+def load(path, frames=(*FRAME_FILES, *OPTIONAL_FRAME_FILES)) -> RunResult:
     """Read a complete run folder back into a RunResult equal to the one saved.
 
     frames names the frames to read (all by default); the others come back empty with their columns,
@@ -110,6 +126,9 @@ def load(path, frames=tuple(FRAME_FILES)) -> RunResult:
         raise RunFolderError(message if message.startswith(str(folder)) else f"{folder / 'config.yaml'}: {message}") from None
     read = {name: _read_frame(folder / file_name, name) if name in frames else frame(name)
             for name, file_name in FRAME_FILES.items()}
+    # Optional frames: read when present (an older folder, or a run without probe.propagation, has none).
+    read.update({name: _read_frame(folder / file_name, name) if name in frames and (folder / file_name).is_file()
+                 else frame(name) for name, file_name in OPTIONAL_FRAME_FILES.items()})
     if "layers" in frames:
         _check_layers(read["layers"], config.model.depth, folder / FRAME_FILES["layers"])
     return RunResult(config=config, summary=summary, **read)

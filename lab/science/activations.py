@@ -5,7 +5,10 @@ import numbers
 
 import numpy as np
 
-HIDDEN_ACTIVATIONS = ("step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish")
+# linear (identity: a deep linear network), hard_tanh and softsign came with issue #13 (signal propagation).
+HIDDEN_ACTIVATIONS = (
+    "step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "linear", "hard_tanh", "softsign",
+)
 OUTPUT_ACTIVATIONS = ("sigmoid", "softmax")
 # Keras' own leaky-ReLU defaults differ (keras.activations.leaky_relu and keras.ops use
 # negative_slope=0.2, keras.layers.LeakyReLU uses 0.3); this lab uses the classic 0.01.
@@ -15,8 +18,9 @@ SELU_SCALE = 1.0507009873554805
 SELU_ALPHA = 1.6732632423543772
 
 # Activations whose derivative tends to 0 in some region of the input. relu's zero region is
-# "dead" rather than saturated, and step's derivative is zero everywhere, so both are excluded.
-SATURATING = frozenset({"sigmoid", "tanh", "elu", "selu", "gelu", "swish"})
+# "dead" rather than saturated, and step's derivative is zero everywhere, so both are excluded; linear's
+# derivative is 1 everywhere. hard_tanh's is exactly 0 beyond |x| = 1, softsign's 1/(1+|x|)² decays slowly.
+SATURATING = frozenset({"sigmoid", "tanh", "elu", "selu", "gelu", "swish", "hard_tanh", "softsign"})
 
 # Names keras_activation accepts: every hidden activation plus the output-only softmax.
 KERAS_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax",)
@@ -78,6 +82,12 @@ def value(name, x, alpha=DEFAULT_LEAKY_ALPHA):
         return SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0.0)))
     if name == "gelu":
         return x * _normal_cdf(x)
+    if name == "linear":
+        return x.copy()
+    if name == "hard_tanh":
+        return np.clip(x, -1.0, 1.0)
+    if name == "softsign":
+        return x / (1.0 + np.abs(x))
     return x * _sigmoid(x)  # swish
 
 
@@ -105,6 +115,13 @@ def derivative(name, x, alpha=DEFAULT_LEAKY_ALPHA):
         return np.where(x >= 0, SELU_SCALE, SELU_SCALE * SELU_ALPHA * np.exp(np.minimum(x, 0.0)))
     if name == "gelu":
         return _normal_cdf(x) + x * _normal_pdf(x)
+    if name == "linear":
+        return np.ones_like(x)
+    if name == "hard_tanh":
+        # tf.clip_by_value passes the gradient on the closed interval: 1 at x = ±1 too.
+        return (np.abs(x) <= 1.0).astype(np.float64)
+    if name == "softsign":
+        return (1.0 / (1.0 + np.abs(x))) ** 2  # squared after dividing: (1 + |x|)² overflows for huge x
     sigmoid_x = _sigmoid(x)  # swish: d/dx x*s(x) = s(x) + x*s(x)*(1 - s(x))
     return sigmoid_x + x * sigmoid_x * _sigmoid(-x)
 
@@ -130,7 +147,7 @@ def max_derivative(name, alpha=DEFAULT_LEAKY_ALPHA):
         return 0.0
     if name == "sigmoid":
         return 0.25
-    if name in ("tanh", "relu", "elu"):
+    if name in ("tanh", "relu", "elu", "linear", "hard_tanh", "softsign"):
         return 1.0
     if name == "leaky_relu":
         return max(1.0, float(alpha))

@@ -1,4 +1,7 @@
-"""Seeded synthetic classification data sets, split and standardised for the MLP experiments."""
+"""Seeded classification data sets, split and standardised for the MLP experiments.
+
+All are synthetic but digits: scikit-learn's bundled 8×8 handwritten digits (load_digits, no download).
+"""
 
 import math
 import numbers
@@ -6,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DATASETS = ("moons", "circles", "xor", "spirals", "blobs", "gaussian")
+DATASETS = ("moons", "circles", "xor", "spirals", "blobs", "gaussian", "digits")
 TWO_DIMENSIONAL = frozenset({"moons", "circles", "xor", "spirals", "blobs"})
 BINARY_ONLY = frozenset({"moons", "circles", "xor"})
 
@@ -14,6 +17,8 @@ CIRCLES_FACTOR = 0.5  # inner circle radius relative to the outer one
 BLOBS_BASE_STD = 1.0  # blobs use cluster_std = BLOBS_BASE_STD + noise around sklearn's random centres
 SPIRAL_TURNS = 1.0  # full turns each spiral arm makes while its radius grows from 0 to 1
 TEACHER_HIDDEN_UNITS = 16
+# sklearn.datasets.load_digits: 1797 images of 8×8 pixels (values 0..16), 10 classes; real data, so no noise.
+DIGITS_SAMPLES, DIGITS_FEATURES, DIGITS_CLASSES = 1797, 64, 10
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,6 +59,10 @@ def _validate(dataset, num_samples, noise, num_features, num_classes, validation
         raise ValueError(f"num_features must be >= 2 for the 2-D dataset {dataset!r}; got {num_features}")
     if not _is_int(num_classes) or num_classes < 2:
         raise ValueError(f"num_classes must be an integer >= 2; got {num_classes!r}")
+    if dataset == "digits" and (num_samples > DIGITS_SAMPLES or num_features != DIGITS_FEATURES
+                                or num_classes != DIGITS_CLASSES):
+        raise ValueError(f"digits has {DIGITS_SAMPLES} images of {DIGITS_FEATURES} features in {DIGITS_CLASSES} classes; "
+                         f"got num_samples {num_samples}, num_features {num_features}, num_classes {num_classes}")
     if dataset in BINARY_ONLY and num_classes != 2:
         raise ValueError(
             f"num_classes must be 2 for the binary dataset {dataset!r} (got {num_classes}); "
@@ -140,10 +149,22 @@ def _gaussian(rng, num_samples, noise, num_features, num_classes):
     return clean + rng.normal(0.0, noise, size=clean.shape), labels
 
 
+def _digits(rng, num_samples):
+    """Return num_samples of sklearn's 1797 8×8 digit images (pixels as 64 features), a seeded subset without repeats."""
+    from sklearn.datasets import load_digits
+
+    images = load_digits()
+    # Every image when num_samples is 1797 (then only make_dataset's shuffle orders them), else a seeded subset.
+    chosen = np.sort(rng.choice(DIGITS_SAMPLES, size=num_samples, replace=False))
+    return images.data[chosen].astype(np.float64), images.target[chosen].astype(np.int64)
+
+
 def _generate(dataset, rng, extra_rng, num_samples, noise, num_features, num_classes):
     """Return float64 inputs and integer labels for the requested data set, before splitting."""
     if dataset == "gaussian":
         return _gaussian(rng, num_samples, noise, num_features, num_classes)
+    if dataset == "digits":
+        return _digits(rng, num_samples)  # noise is not used: the images are real data
     # Lazy import: sklearn takes about a second to import and `import lab` must stay fast.
     from sklearn import datasets as sklearn_datasets
 
@@ -168,7 +189,7 @@ def _generate(dataset, rng, extra_rng, num_samples, noise, num_features, num_cla
 
 
 def make_dataset(dataset, num_samples, noise, num_features, num_classes, validation_split, seed):
-    """Return a seeded, shuffled, split and train-standardised synthetic Dataset."""
+    """Return a seeded, shuffled, split and train-standardised Dataset (digits: noise is ignored)."""
     _validate(dataset, num_samples, noise, num_features, num_classes, validation_split)
     # Independent child streams: the base points and the shuffle do not depend on num_features,
     # so appending noise features to a 2-D set leaves its first two columns unchanged.

@@ -9,6 +9,11 @@ standard deviations and rescaled by 0.8796 so their variance is scale/n.
 
 rai is the randomized asymmetric initialisation of Lu, Shin, Su & Karniadakis (2019, "Dying ReLU and
 Initialization: Theory and Numerical Examples", arXiv:1903.06733), see rai_layer.
+
+gaussian and orthogonal (issue #13, signal propagation) are the mean-field papers' initialisations, scaled by
+model.sigma_w: N(0, σw²/fan_in) (Poole et al. 2016; Schoenholz et al. 2017), and σw times a Haar-random
+(semi-)orthogonal matrix (Saxe et al. 2014; Pennington et al. 2017), see orthogonal. The bias initializer
+gaussian draws N(0, σb²) (model.sigma_b).
 """
 from __future__ import annotations
 
@@ -18,11 +23,17 @@ import numpy as np
 KERNEL_INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "classic")
 # rai (Lu et al. 2019) is asymmetric: one positive-mean weight per unit (see lab.science.initializers.rai_layer).
 ASYMMETRIC_INITIALIZERS = ("rai",)
-KERNEL_INITIALIZER_NAMES = KERNEL_INITIALIZERS + ASYMMETRIC_INITIALIZERS  # what model.kernel_initializer accepts
+# Scaled by model.sigma_w (the only kernel initializers that read it): N(0, σw²/fan_in), and orthogonal.
+SIGMA_W_INITIALIZERS = ("gaussian", "orthogonal")
+# What model.kernel_initializer accepts; new names go at the end (the form and docs list them in this order).
+KERNEL_INITIALIZER_NAMES = KERNEL_INITIALIZERS + ASYMMETRIC_INITIALIZERS + SIGMA_W_INITIALIZERS
 BIAS_INITIALIZER_NAMES = (
     "zeros", "ones", "random_normal", "random_uniform",
     "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal",
+    "gaussian",  # N(0, σb²), scaled by model.sigma_b
 )
+DEFAULT_SIGMA_W = 1.0
+DEFAULT_SIGMA_B = 0.0
 
 # Keras' VarianceScaling: (scale, mode, distribution) per kernel initializer name.
 VARIANCE_SCALING = {
@@ -69,8 +80,36 @@ def variance_scaling(rng: np.random.Generator, shape: tuple, scale: float, mode:
     return truncated_normal(rng, shape, np.sqrt(variance) / TRUNCATED_NORMAL_STD)
 
 
-def initial_values(name, shape: tuple, rng: np.random.Generator | None) -> np.ndarray:
-    """float32 initial values for a kernel or bias initializer name (or a constant number)."""
+def gaussian(rng: np.random.Generator, shape: tuple, sigma: float) -> np.ndarray:
+    """N(0, σ²/fan_in) for a (fan_in, fan_out) kernel; N(0, σ²) for a 1-D bias (float64)."""
+    fan_in = shape[0] if len(shape) == 2 else 1
+    # + 0.0 turns the -0.0 that σ = 0 gives a negative draw into 0.0.
+    return rng.standard_normal(shape) * (sigma / np.sqrt(fan_in)) + 0.0
+
+
+def orthogonal(rng: np.random.Generator, shape: tuple, sigma: float) -> np.ndarray:
+    """σ·sqrt(max(1, fan_out/fan_in)) times a Haar-random (semi-)orthogonal (fan_in, fan_out) kernel (float64).
+
+    As Keras' Orthogonal: the QR decomposition of a Gaussian (max, min) matrix, Q's columns multiplied by
+    sign(diag(R)) (which makes Q Haar-distributed), transposed when the layer widens. Orthonormal columns
+    (fan_out <= fan_in) give E[z_i²] = ||x||²/fan_in; orthonormal rows (widening) only ||x||²/fan_out, so
+    the factor sqrt(fan_out/fan_in) restores E[z_i²] = σ²||x||²/fan_in, the same as gaussian's (Keras'
+    Orthogonal(gain) alone would leave a widening first layer's pre-activations fan_in/fan_out too small).
+    """
+    fan_in, fan_out = shape
+    matrix = rng.standard_normal((max(fan_in, fan_out), min(fan_in, fan_out)))
+    q, r = np.linalg.qr(matrix)
+    q = q * np.sign(np.diag(r))
+    if fan_in < fan_out:
+        q = q.T
+    return q * (sigma * np.sqrt(max(1.0, fan_out / fan_in)))
+
+
+def initial_values(name, shape: tuple, rng: np.random.Generator | None, sigma: float = 1.0) -> np.ndarray:
+    """float32 initial values for a kernel or bias initializer name (or a constant number).
+
+    sigma scales gaussian and orthogonal only (model.sigma_w for a kernel, model.sigma_b for a bias).
+    """
     if isinstance(name, float):
         values = np.full(shape, name)
     elif name in ("zeros", "ones"):
@@ -81,11 +120,15 @@ def initial_values(name, shape: tuple, rng: np.random.Generator | None) -> np.nd
         values = rng.uniform(-SMALL_RANDOM_SCALE, SMALL_RANDOM_SCALE, size=shape)
     elif name in VARIANCE_SCALING:
         values = variance_scaling(rng, shape, *VARIANCE_SCALING[name])
+    elif name == "gaussian":
+        values = gaussian(rng, shape, sigma)
+    elif name == "orthogonal" and len(shape) == 2:
+        values = orthogonal(rng, shape, sigma)
     elif name == "rai":
         raise ValueError("rai draws a layer's kernel and bias together: use rai_layer (network_weights does)")
     else:
         raise ValueError(f"unknown initializer {name!r}; allowed: zeros, ones, a number, random_normal, "
-                         f"random_uniform, {', '.join(VARIANCE_SCALING)}")
+                         f"random_uniform, {', '.join(VARIANCE_SCALING)}, gaussian, orthogonal (kernels only)")
     return values.astype(np.float32)
 
 
@@ -110,13 +153,18 @@ def rai_layer(rng: np.random.Generator, kernel_shape: tuple) -> tuple[np.ndarray
     return joint[:-1].astype(np.float32), joint[-1].astype(np.float32)
 
 
-def network_weights(shapes: list[tuple[tuple, tuple]], kernel_initializer: str, bias_initializer, seed: int) -> list[np.ndarray]:
+def network_weights(shapes: list[tuple[tuple, tuple]], kernel_initializer: str, bias_initializer, seed: int,
+                    sigma_w: float = DEFAULT_SIGMA_W, sigma_b: float = DEFAULT_SIGMA_B) -> list[np.ndarray]:
     """[kernel 1, bias 1, ..., output kernel, output bias] for Dense layers of the given (kernel, bias) shapes.
 
     Each tensor has its own Generator stream, keyed by (seed, layer, kernel|bias): changing the depth
     leaves the first layers' weights unchanged. The output bias is always zero (see lab.training.models).
     With rai the hidden layers draw kernel and bias together (rai_layer) from the kernel's stream; the
     output layer, which feeds no ReLU and keeps its zero bias, gets RAI's symmetric part only.
+    The output kernel follows the hidden layers' rule, as for every other initializer: with gaussian or
+    orthogonal it is scaled by sigma_w too, so the logits' variance is σw² times the last layer's mean
+    squared output, the mean-field papers' readout (and orthogonal's narrowing output kernel has
+    orthonormal columns times σw). sigma_w and sigma_b scale only gaussian and orthogonal.
     """
     weights = []
     last = len(shapes) - 1
@@ -128,9 +176,9 @@ def network_weights(shapes: list[tuple[tuple, tuple]], kernel_initializer: str, 
         if kernel_initializer == "rai":
             weights.append(rai_symmetric(rng, kernel_shape, kernel_shape[0]).astype(np.float32))
         else:
-            weights.append(initial_values(kernel_initializer, kernel_shape, rng))
+            weights.append(initial_values(kernel_initializer, kernel_shape, rng, sigma_w))
         bias = 0.0 if index == last else bias_initializer
-        weights.append(initial_values(bias, bias_shape, stream(bias, seed, index, BIAS_STREAM)))
+        weights.append(initial_values(bias, bias_shape, stream(bias, seed, index, BIAS_STREAM), sigma_b))
     return weights
 
 

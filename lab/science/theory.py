@@ -33,6 +33,8 @@ PANEL_WIDTH = 0.25
 NODES_PER_PANEL = 8
 MAX_PANELS = 20_000  # reached only beyond variance 62 500: keeps one call to a few ms
 SIGMOID_MAX_DERIVATIVE = 0.25
+# Where an activation's value or derivative has a kink or jump other than (only) at 0: a panel edge each.
+KINKS = {"hard_tanh": (-1.0, 0.0, 1.0)}
 
 
 def _check_positive_int(name, number):
@@ -50,11 +52,18 @@ def _check_finite(name, number, minimum=None):
 
 
 def covers(model_config) -> bool:
-    """Whether these predictions describe this model: plain blocks (no normalisation, no skips) and a
+    """Whether these predictions describe this model: plain blocks (no normalisation, no skips), a
     zero-mean variance-scaling initializer (not rai, whose one positive-mean weight per unit breaks the
-    symmetric-weight assumption). The overlays draw no theory line otherwise."""
+    symmetric-weight assumption) and no random bias of its own scale (bias_initializer gaussian, sigma_b > 0).
+
+    gaussian and orthogonal kernels are not covered here: weight_variance knows initializers by name and
+    has no σw, and a gaussian bias adds σb² to every pre-activation's variance, which predicted_profile's
+    constant bias leaves out (the σw/σb mean-field of issue #13 lives in its own module). Every hidden
+    activation is: the expectations are taken numerically (linear gives E[f'²] = 1, hard_tanh has its
+    kinks at ±1 as panel edges). The overlays draw no theory line where this is False."""
     return (model_config.normalization == "none" and model_config.residual_every == 0
-            and model_config.kernel_initializer in KERNEL_INITIALIZERS)
+            and model_config.kernel_initializer in KERNEL_INITIALIZERS
+            and not (model_config.bias_initializer == "gaussian" and model_config.sigma_b > 0))
 
 
 def weight_variance(initializer, fan_in, fan_out) -> float:
@@ -163,8 +172,9 @@ def predicted_profile(
     output_variance = weight_variance(initializer, width, num_outputs)
     square = lambda z: value(activation, z, leaky_alpha) ** 2  # noqa: E731
     slope_square = lambda z: derivative(activation, z, leaky_alpha) ** 2  # noqa: E731
-    # Every lab activation is smooth except at 0 (step, ReLU, leaky, ELU, SELU): a panel edge there.
-    expect = lambda function, q: gaussian_expectation(function, bias, q, breakpoints=(0.0,))  # noqa: E731
+    # Every lab activation is smooth except at 0 (step, ReLU, leaky, ELU, SELU) and hard_tanh's ±1: panel edges there.
+    kinks = KINKS.get(activation, (0.0,))
+    expect = lambda function, q: gaussian_expectation(function, bias, q, breakpoints=kinks)  # noqa: E731
 
     preact_variance = [weight_variance(initializer, num_features, width) * num_features]
     input_norm_squared = [float(num_features)]

@@ -69,6 +69,11 @@ TEXT = {
     "help_bias_initializer": "A constant bias of -1 provokes dead ReLU units.",
     "help_record_every": "When the probes measure the network (always at step 0 and at the end).",
     "help_probe_samples": "The fixed batch, drawn once from the training data, on which every measure is taken.",
+    "propagation": "Signal propagation",
+    "help_propagation": ("Also record, at step 0 and at the end, q and c of each layer's pre-activations and the singular "
+                         "values of the Jacobian dz_l/dz_1 (not with normalisation)."),
+    "jacobian_samples": "Jacobian samples",
+    "help_jacobian_samples": "How many probe samples (the first ones) the Jacobians are taken at; only with signal propagation.",
     "presets": "Presets",
     "load_preset": "Load preset",
     "preset_loaded": "Loaded preset {name}.",
@@ -209,6 +214,12 @@ TEXT = {
     "sweep_one_depth": "One depth only: the sweep views compare depths.",
     # Experiment form: the probe field left empty follows the default rule
     "probe_default": "{value} (default: {default}, or the training set if smaller)",
+    # Experiment form: signal propagation (issue #13)
+    "sigma_w": "σw (gaussian / orthogonal weights)",
+    "sigma_b": "σb (gaussian biases)",
+    "help_sigma_w": "Weight scale of the gaussian and orthogonal kernel initializers: weights N(0, σw²/fan_in). Leave 1 for the others.",
+    "help_sigma_b": "Bias scale of bias initializer gaussian: biases N(0, σb²). Leave 0 for the others.",
+    "digits_fixed": "digits: scikit-learn's 8×8 handwritten digits, 64 pixel features, 10 classes (softmax output), no noise.",
 }
 
 # Chart texts: per chart, the `labels` its builder in lab.charts takes. {measure} is filled with MEASURES below.
@@ -314,4 +325,7 @@ DESCRIPTIONS = {
     "gelu": "Its derivative peaks near 1.13 and fades to zero for very negative inputs, behaving like a smooth ReLU that keeps gradients alive around zero.",
     "swish": "Its derivative peaks near 1.10 and fades to zero for very negative inputs, a smooth self-gated ReLU that lets a little gradient through small negative inputs.",
     "softmax": "It turns logits into probabilities that sum to 1; with cross-entropy computed from the logits the gradient there is simply p - y, which does not vanish however confident the output (clipped probabilities would make it vanish: a fake vanishing gradient).",
+    "linear": "Its derivative is exactly 1 everywhere, so a deep linear network neither saturates nor dies, and the gradient's size depends on the weights alone: it still vanishes or explodes when their scale is off.",
+    "hard_tanh": "Its derivative is exactly 1 between -1 and 1 and exactly 0 outside, so a unit pushed beyond ±1 passes no gradient at all until its input returns.",
+    "softsign": "Its derivative 1/(1+|x|)² is 1 at zero and decays only polynomially, so it saturates more gently than tanh but still shrinks the gradient for large |x|.",
 }

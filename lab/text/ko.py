@@ -68,6 +68,10 @@ TEXT = {
     "help_bias_initializer": "상수 편향 -1은 죽은 ReLU 유닛을 유발합니다.",
     "help_record_every": "프로브가 신경망을 측정하는 시점 (0 스텝과 마지막에는 항상 측정).",
     "help_probe_samples": "학습 데이터에서 한 번 뽑아 고정한 배치. 모든 측정은 이 배치로 합니다.",
+    "propagation": "신호 전파",
+    "help_propagation": "0단계와 마지막에 각 층 사전 활성화의 q, c와 야코비안 dz_l/dz_1의 특이값도 기록합니다 (정규화와는 함께 쓸 수 없음).",
+    "jacobian_samples": "야코비안 샘플 수",
+    "help_jacobian_samples": "야코비안을 계산할 프로브 샘플 수 (앞에서부터); 신호 전파를 켰을 때만.",
     "presets": "프리셋",
     "load_preset": "프리셋 불러오기",
     "preset_loaded": "프리셋 {name}을(를) 불러왔습니다.",
@@ -208,6 +212,12 @@ TEXT = {
     "sweep_one_depth": "깊이가 하나뿐입니다: 스윕 그래프는 여러 깊이를 비교합니다.",
     # 실험 양식: 비워 둔 프로브 칸은 기본 규칙을 따릅니다
     "probe_default": "{value} (기본값: {default}, 학습 세트가 더 작으면 학습 세트 전체)",
+    # 실험 양식: 신호 전파 (이슈 #13)
+    "sigma_w": "σw (gaussian / orthogonal 가중치)",
+    "sigma_b": "σb (gaussian 편향)",
+    "help_sigma_w": "gaussian과 orthogonal 가중치 초기화의 크기입니다: 가중치는 N(0, σw²/fan_in)을 따릅니다. 다른 초기화에서는 1로 두세요.",
+    "help_sigma_b": "편향 초기화 gaussian의 크기입니다: 편향은 N(0, σb²)을 따릅니다. 다른 편향 초기화에서는 0으로 두세요.",
+    "digits_fixed": "digits: scikit-learn의 8×8 손글씨 숫자 이미지입니다. 픽셀 특성 64개, 클래스 10개(소프트맥스 출력)이며 잡음은 없습니다.",
 }
 
 # Chart texts: per chart, the `labels` its builder in lab.charts takes (the same keys as en.CHARTS).
@@ -312,4 +322,7 @@ DESCRIPTIONS = {
     "gelu": "도함수의 최댓값은 약 1.13이고 큰 음수 입력에서는 0으로 줄어듭니다. 0 근처에서 기울기를 살려 두는 부드러운 ReLU처럼 동작합니다.",
     "swish": "도함수의 최댓값은 약 1.10이고 큰 음수 입력에서는 0으로 줄어듭니다. 작은 음수 입력에도 기울기를 조금 흘려보내는, 자기 게이트(self-gated) 방식의 부드러운 ReLU입니다.",
     "softmax": "로짓을 합이 1인 확률로 바꿉니다. 로짓으로 계산한 교차 엔트로피의 기울기는 p - y라서 출력이 아무리 확신해도 사라지지 않습니다 (확률을 잘라서(clip) 쓰면 가짜 기울기 소실이 생깁니다).",
+    "linear": "도함수가 모든 곳에서 정확히 1이라 깊은 선형 신경망은 포화되지도 죽지도 않습니다. 기울기의 크기는 가중치에만 달려 있어서, 가중치의 크기가 맞지 않으면 여전히 사라지거나 폭발합니다.",
+    "hard_tanh": "도함수가 -1과 1 사이에서는 정확히 1, 그 밖에서는 정확히 0이라, 입력이 ±1 밖으로 밀려난 유닛은 입력이 돌아올 때까지 기울기를 전혀 전달하지 못합니다.",
+    "softsign": "도함수 1/(1+|x|)²는 0에서 1이고 다항식 속도로만 줄어들어 tanh보다 완만하게 포화되지만, |x|가 크면 여전히 기울기를 줄입니다.",
 }

@@ -29,6 +29,10 @@ def keras_activation(name, alpha=DEFAULT_LEAKY_ALPHA):
         """Return the exact erf-based GELU."""
         return tf.nn.gelu(x, approximate=False)
 
+    def hard_tanh(x):
+        """Return clip(x, -1, 1); its gradient is 1 on the closed interval [-1, 1], 0 outside."""
+        return tf.clip_by_value(x, -1.0, 1.0)
+
     functions = {
         "step": step,
         "sigmoid": tf.sigmoid,
@@ -39,6 +43,9 @@ def keras_activation(name, alpha=DEFAULT_LEAKY_ALPHA):
         "selu": tf.nn.selu,
         "gelu": gelu,
         "swish": tf.nn.silu,
+        "linear": tf.identity,
+        "hard_tanh": hard_tanh,
+        "softsign": tf.nn.softsign,
         "softmax": tf.nn.softmax,
     }
     return functions[name]

@@ -107,7 +107,8 @@ def seeded_weights(network: Network, model_config: ModelConfig, seed: int) -> li
     Order: each Dense layer's kernel and bias, then the projections' kernels, then the normalisation
     variables (moving statistics included, so a re-initialised network forgets its training).
     """
-    values = network_weights(network.weight_shapes, model_config.kernel_initializer, model_config.bias_initializer, seed)
+    values = network_weights(network.weight_shapes, model_config.kernel_initializer, model_config.bias_initializer, seed,
+                             model_config.sigma_w, model_config.sigma_b)
     values += [projection_kernel(shape, seed, block) for block, shape in network.projection_shapes]
     values += [np.full(shape, NORMALIZATION_START[name], np.float32) for name, shape in network.normalization_variables]
     return values

@@ -1,4 +1,4 @@
-"""run(config) -> RunResult: data, model, instrumented training, the four frames and the summary."""
+"""run(config) -> RunResult: data, model, instrumented training, the frames and the summary."""
 from __future__ import annotations
 
 import functools
@@ -51,6 +51,7 @@ def execute(config: ExperimentConfig, on_progress: ProgressCallback | None = Non
     try:
         trainer = Trainer(config, dataset, probe_index, run_id, on_progress, components)
         status, message = trainer.train()
+        propagation, spectrum = trainer.propagation_frames()
         boundary = trainer.boundary_frame() if (status == "ok" and config.data.dataset in TWO_DIMENSIONAL) else frame("boundary")
     finally:
         # this run's own model and tf.functions (not prebuilt components): nothing uses them after it
@@ -78,6 +79,8 @@ def execute(config: ExperimentConfig, on_progress: ProgressCallback | None = Non
         histograms=trainer.histograms_frame(),
         boundary=boundary,
         summary=summary,
+        propagation=propagation,
+        spectrum=spectrum,
     )
 
 
@@ -114,8 +117,10 @@ def release_run(trainer) -> None:
     from lab.training.runtime import release_custom_gradients
 
     steps = trainer.steps
-    release_custom_gradients([steps.train_step, steps.evaluate, steps.probabilities, trainer.probe,
-                              trainer.network.assign_weights])
+    functions = [steps.train_step, steps.evaluate, steps.probabilities, trainer.probe, trainer.network.assign_weights]
+    if trainer.slopes is not None:
+        functions.append(trainer.slopes.function)
+    release_custom_gradients(functions)
 
 
 def final_metrics(history: pd.DataFrame) -> dict:

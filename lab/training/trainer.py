@@ -13,6 +13,7 @@ from lab.science.data import Dataset, grid_for_boundary
 from lab.training.measures import histogram_columns, layer_rows
 from lab.training.models import build_network
 from lab.training.probes import make_probe
+from lab.training.propagation import frames_of, make_slopes, propagation_columns, skip_sources
 from lab.training.runtime import import_tensorflow, thread_settings
 from lab.training.steps import CompiledSteps
 
@@ -48,6 +49,10 @@ class Trainer:
         self.previous_kernels = None
         self.last_recorded_step = -1
         self.progress_frames: dict = {}  # frame name -> (rows converted, frame of them), see progress_frame
+        # probe.propagation: measured at step 0 and at the last record (the end of training), see propagation_frames.
+        self.slopes = make_slopes(self.network.hidden_activation[0]) if config.probe.propagation else None
+        self.propagation_chunks: list[tuple[dict, dict]] = []
+        self.last_reading = None
 
     def record(self) -> None:
         """Measure the network on the probe batch at the current step and append the rows."""
@@ -58,9 +63,26 @@ class Trainer:
         self.histogram_chunks.append(histogram_columns(reading, context))
         self.previous_kernels = reading.kernels
         self.last_recorded_step = self.step
+        if self.slopes is not None:
+            self.last_reading = reading
+            if self.step == 0:
+                self.measure_propagation(reading)
         if self.on_progress is not None:
             layers, history = self.progress_frame("layers", self.layer_rows), self.progress_frame("history", self.history_rows)
             self.on_progress(self.step, self.total_steps, layers, history)
+
+    def measure_propagation(self, reading) -> None:
+        """Append the propagation and spectrum columns of one reading (at the step it was recorded)."""
+        context = {"run_id": self.run_id, "step": self.last_recorded_step}
+        self.propagation_chunks.append(propagation_columns(
+            reading, self.slopes, skip_sources(self.network.blocks), self.config.probe.jacobian_samples, context))
+
+    def propagation_frames(self) -> tuple:
+        """The propagation and spectrum frames: step 0 and the last record (empty without probe.propagation)."""
+        if self.last_reading is not None and self.last_recorded_step != 0:
+            self.measure_propagation(self.last_reading)
+            self.last_reading = None
+        return frames_of(self.propagation_chunks)
 
     def progress_frame(self, name: str, rows: list[dict]):
         """frame(name, rows) for on_progress, converting only the rows added since the last record.
