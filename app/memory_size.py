@@ -9,7 +9,7 @@ import sys
 
 import pandas as pd
 
-FRAME_NAMES = ("layers", "history", "histograms", "boundary")
+from lab.contract.result import FRAME_COLUMNS
 
 
 def frame_bytes(frame: pd.DataFrame) -> int:
@@ -36,6 +36,6 @@ def python_bytes(value, seen: set | None = None) -> int:
 
 
 def result_bytes(result) -> int:
-    """A RunResult's memory: its four frames (deep) and its summary; the config is a few KB at most."""
-    frames = sum(frame_bytes(getattr(result, name)) for name in FRAME_NAMES)
+    """A RunResult's memory: every frame of the contract (deep) and its summary; the config is a few KB at most."""
+    frames = sum(frame_bytes(getattr(result, name)) for name in FRAME_COLUMNS)
     return frames + python_bytes(result.summary)

@@ -5,7 +5,7 @@ import tempfile
 
 import streamlit as st
 
-from app import fix_it_view
+from app import fix_it_view, propagation_view
 from app.caches import cached_spec
 from app.comparison_view import MEASURES
 from app.shared import language, t
@@ -158,4 +158,5 @@ def show(label: str, result: RunResult) -> None:
     step = profile_section(result)
     units_and_curves(result)
     boundary_and_histogram(result, step)
+    propagation_view.section(result)
     downloads(result)

@@ -19,6 +19,8 @@ README = EXPERIMENTS.parent / "README.md"
 # (full size, --quick) run ids of every preset before claims became data: a claim must not change a single byte.
 RUN_IDS = {
     "dead_at_birth": ("bee065512f9e", "efdbf1969780"),
+    "deep_linear_gaussian": ("8fb25a6fbdfc", "8256fe786c6e"),  # issue #13: run ids of their own (no earlier run)
+    "deep_linear_orthogonal": ("6774023842cc", "ed27a638614b"),
     "dying_relu_training": ("648c4f32d899", "fd2f5becb908"),
     "leaky_relu_rescue": ("640027124527", "0cf5759fc67f"),
     "relu_glorot_deep": ("b644c151c0eb", "a071bbd6dfb3"),
@@ -31,6 +33,7 @@ RUN_IDS = {
     "remedies/selu_lecun": ("11b11e510856", "1f190e2f6867"),
     "sigmoid_vanishing": ("1cb7777c5201", "73dfe6fb7d38"),
     "softmax_multiclass": ("a5d6a45a59e1", "c086e5e0e78a"),
+    "softsign_vs_tanh": ("b303ce62defb", "0280310bfbdf"),
     "step_zero_gradient": ("455d7075752a", "7450c89eee76"),
     "tanh_vs_sigmoid": ("f29b6d876613", "853133459c10"),
 }
@@ -107,6 +110,12 @@ BAD_CLAIMS = [
     ("says: 'x {threshold}'\nmeasure: val_accuracy\nmoment: end\nwithin: 0.5", "claim.within: must be greater than 1"),
     ("says: 'x {threshold}'\nmeasure: val_accuracy\nmoment: end\nat_least: 0.9\nsize: huge", "claim.size: must be one of"),
     ("[1, 2]", "claim: must be a mapping of keys"),
+    ("says: 'x {threshold}'\nmeasure: jac_spread\nbelow: 2", "claim.reading: a layers column needs one of"),
+    ("says: 'x {threshold}'\nmeasure: grad_norm\nreading: largest\nlayers: near_q_star\nbelow: 2",
+     "claim.layers: near_q_star reads a propagation column"),
+    ("says: 'x {threshold}'\nmeasure: jac_spread\nreading: last\nlayers: near_q_star\nbelow: 2",
+     "with reading mean or largest"),
+    ("says: 'x {threshold}'\nmeasure: jac_spread\nreading: largest\nlayers: near\nbelow: 2", "claim.layers: must be one of"),
 ]
 
 
@@ -158,3 +167,29 @@ def test_python_m_lab_claims_prints_what_the_doc_reads(monkeypatch, capsys):
     quick_run = f"quick run {RUN_IDS['step_zero_gradient'][1]}"
     assert claims_table.measured_from_output(printed) == {"step_zero_gradient": ("0", "yes", quick_run)}
     assert printed.endswith("1 of 1 claims hold (quick sizes).\n")
+
+
+def test_a_threshold_is_written_with_the_digits_it_has():
+    from lab.readings.claims import claim_for, formula, sentence
+
+    claim = claim_for("deep_linear_orthogonal").claim
+    assert "below 1.001 " in sentence(claim) and formula(claim).endswith("< 1.001")  # not "below 1"
+
+
+def test_a_propagation_claim_reads_only_the_layers_near_q_star():
+    """jac_spread = jac_max ÷ jac_min per layer; near_q_star keeps the layers whose q is within 10 % of q* (1 here)."""
+    import pandas as pd
+
+    from lab.contract.result import RunResult, frame
+    from lab.readings.claims import Claim, evaluate
+
+    config = load_config({"model": {"activation": "linear", "kernel_initializer": "orthogonal", "depth": 3},
+                          "training": {"epochs": 0}, "probe": {"propagation": True}})
+    propagation = pd.DataFrame({"run_id": "r", "step": 0, "layer": [1, 2, 3], "q": [1.0, 1.05, 2.0], "c": 0.5,
+                                "jac_mean_sq": 1.0, "jac_max": [1.0, 4.0, 90.0], "jac_min": [1.0, 2.0, 3.0]})
+    empty = {name: frame(name) for name in ("layers", "history", "histograms", "boundary")}
+    result = RunResult(config=config, summary={"status": "ok"}, propagation=propagation, **empty)
+    near = Claim(says="x {threshold}", measure="jac_spread", reading="largest", layers="near_q_star", below=2.5)
+    assert evaluate(near, result).value == 2.0 and evaluate(near, result).holds  # layer 3 (q = 2) is left out
+    every = Claim(says="x {threshold}", measure="jac_spread", reading="last", below=2.5)
+    assert evaluate(every, result).value == 30.0 and not evaluate(every, result).holds

@@ -320,6 +320,13 @@ def main_charts(result) -> dict[str, alt.TopLevelMixin]:
         "history": history_chart(result.history),
         "boundary": boundary_chart(result.boundary),
     }
+    if not result.propagation.empty:  # probe.propagation (issue #13): q and c with theory, the Jacobians' spectra
+        from lab.charts import propagation_charts
+        from lab.readings.phase import theory_rows
+
+        charts["propagation"] = propagation_charts.propagation_chart(result.propagation,
+                                                                     theory_rows(result.propagation, result.config))
+        charts["jacobian"] = propagation_charts.jacobian_chart(result.spectrum)
     return {name: chart for name, chart in charts.items() if chart is not None}
 
 

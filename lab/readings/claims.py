@@ -6,13 +6,20 @@ A preset's top-level `claim:` mapping is preset metadata, not config: the config
 
     claim:
       says: ... {threshold} ...   # the sentence; {threshold} becomes the test and its number ("below 10⁻⁴")
-      measure: preact_grad_rms    # a column of the layers frame, or status, val_accuracy, dead_layers
-      reading: first_to_last      # a column as one number: first_to_last (layer 1 ÷ last hidden), mean, largest
+      measure: preact_grad_rms    # a column of the layers frame, or status, val_accuracy, dead_layers, or a
+                                  # propagation column (probe.propagation): q, c, jac_mean_sq, jac_max, jac_min,
+                                  # jac_spread (= jac_max ÷ jac_min, the spread of J = dz_l/dz_1's singular values)
+      reading: first_to_last      # a column as one number: first_to_last (layer 1 ÷ last hidden), mean, largest, last
+      layers: all                 # or near_q_star (propagation columns, mean or largest): only the layers whose q is
+                                  # within 10 % of the mean-field q* (lab.science.mean_field) of the preset's net
       moment: start               # start (initialisation), end, or every (every record, with mean or largest)
       compare: value              # value; change (end − start); counterpart; over_counterpart (preset ÷ counterpart)
       counterpart: {model.normalization: none}   # the same preset with these overrides, as with --set
       below: 1.0e-4               # the one threshold: below, above, at_least, at_most, within (a factor), equals
       size: quick                 # the smallest size it holds at: quick, or full (tested at full size)
+
+Isometry claims read only layers at the length fixed point (issue #13): a Jacobian's spectrum is a statement
+about the network at q*, and a layer whose q drifted away by finite-width chance is another network.
 
 A claim holds only on a run that ended `ok` (unless it is about that run's own status: the frames of a
 diverged or stopped run end early), and a claim that compares holds only beside its counterpart's run.
@@ -27,6 +34,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lab.contract.config import ExperimentConfig
@@ -34,14 +42,21 @@ from lab.contract.config_io import ConfigError, load_config, parse_yaml, read_te
 from lab.contract.presets import experiment_presets
 from lab.contract.result import LAYER_COLUMNS, RunResult
 from lab.readings.report import dead_layer_count, final_accuracy, first_to_last, hidden_rows
+from lab.science import mean_field, theory
+from lab.science.initializers import KERNEL_INITIALIZERS, SIGMA_W_INITIALIZERS
 
 LAYER_MEASURES = tuple(column for column in LAYER_COLUMNS if column not in ("run_id", "step", "epoch", "layer", "layer_kind"))
 RUN_MEASURES = ("status", "val_accuracy", "dead_layers")
+# The propagation frame's columns (probe.propagation), and jac_spread = jac_max ÷ jac_min of the same layer and record.
+PROPAGATION_MEASURES = ("q", "c", "jac_mean_sq", "jac_max", "jac_min", "jac_spread")
+NEAR_Q_STAR = 0.10  # layers: near_q_star reads the layers whose q is within 10 % of q* (issue #13)
 TESTS = ("below", "above", "at_least", "at_most", "within", "equals")
 TEST_WORDS = {"below": "below", "above": "above", "at_least": "at least", "at_most": "at most",
               "within": "within a factor of", "equals": "exactly"}
 SYMBOLS = {"below": "<", "above": ">", "at_least": "≥", "at_most": "≤", "equals": "="}
-READINGS = {"first_to_last": "layer 1 ÷ last hidden", "mean": "mean over hidden layers", "largest": "largest over hidden layers"}
+READINGS = {"first_to_last": "layer 1 ÷ last hidden", "mean": "mean over hidden layers", "largest": "largest over hidden layers",
+            "last": "last hidden layer"}
+LAYER_SETS = {"all": "", "near_q_star": "layers with q within 10 % of q*"}
 MOMENTS = {"start": "at initialisation", "end": "at the end", "every": "at every record"}
 PLACEHOLDER = "{threshold}"
 Scalar = bool | int | float | str | None
@@ -53,8 +68,9 @@ class Claim(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     says: str = Field(min_length=1)
-    measure: Literal[LAYER_MEASURES + RUN_MEASURES]
+    measure: Literal[LAYER_MEASURES + RUN_MEASURES + PROPAGATION_MEASURES]
     reading: Literal[tuple(READINGS)] | None = None
+    layers: Literal[tuple(LAYER_SETS)] = "all"
     moment: Literal[tuple(MOMENTS)] = "start"
     compare: Literal["value", "change", "counterpart", "over_counterpart"] = "value"
     counterpart: dict[str, Scalar] | None = None
@@ -73,8 +89,10 @@ class Claim(BaseModel):
             raise ValueError(f"claim.{'/'.join(TESTS)}: give exactly one threshold (got {', '.join(given) or 'none'})")
         if self.says.count(PLACEHOLDER) != 1:
             raise ValueError(f"claim.says: must say {PLACEHOLDER} once, where the threshold goes in the sentence")
-        if self.measure in LAYER_MEASURES and self.reading is None:
+        if self.measure in LAYER_MEASURES + PROPAGATION_MEASURES and self.reading is None:
             raise ValueError(f"claim.reading: a layers column needs one of {', '.join(READINGS)}")
+        if self.layers == "near_q_star" and (self.measure not in PROPAGATION_MEASURES or self.reading not in ("mean", "largest")):
+            raise ValueError("claim.layers: near_q_star reads a propagation column (q, c, jac_*) with reading mean or largest")
         if self.measure in RUN_MEASURES and self.reading is not None:
             raise ValueError(f"claim.reading: leave it out: {self.measure} is one figure of a run")
         if self.measure in ("status", "val_accuracy") and self.moment != "end":
@@ -188,6 +206,8 @@ def figure(claim: Claim, result: RunResult, moment: str) -> float | str:
     if claim.measure == "val_accuracy":
         value = final_accuracy(result)
         return math.nan if value is None else float(value)
+    if claim.measure in PROPAGATION_MEASURES:
+        return propagation_figure(claim, result, moment)
     layers = result.layers
     hidden = layers[layers["layer_kind"] == "hidden"] if moment == "every" else hidden_rows(layers, moment)
     if hidden.empty:
@@ -197,6 +217,54 @@ def figure(claim: Claim, result: RunResult, moment: str) -> float | str:
     if claim.reading == "first_to_last":
         return first_to_last(layers, claim.measure, moment)
     values = hidden[claim.measure]
+    if claim.reading == "last":
+        return float(values.iloc[-1])
+    return float(values.max() if claim.reading == "largest" else values.mean())
+
+
+def propagation_rows(result: RunResult, moment: str) -> pd.DataFrame:
+    """The propagation frame's rows at the first or last record (every record for 'every'), with jac_spread."""
+    frame = result.propagation
+    if moment != "every" and not frame.empty:
+        frame = frame[frame["step"] == (frame["step"].min() if moment == "start" else frame["step"].max())]
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero smallest singular value: an infinite spread
+        spread = frame["jac_max"].to_numpy(np.float64) / frame["jac_min"].to_numpy(np.float64)
+    return frame.assign(jac_spread=spread).sort_values(["step", "layer"])
+
+
+def config_q_star(model) -> float:
+    """The mean-field q* of a model's hidden layers (NaN where the mean field has no σw for its kernel).
+
+    σw² is fan_in × the kernel's weight variance: model.sigma_w for gaussian and orthogonal (variance σw²/fan_in),
+    theory.weight_variance × width for a named variance-scaling initializer; σb only from a gaussian bias.
+    """
+    if model.kernel_initializer in SIGMA_W_INITIALIZERS:
+        sigma_w = model.sigma_w
+    elif model.kernel_initializer in KERNEL_INITIALIZERS:
+        sigma_w = math.sqrt(model.width * theory.weight_variance(model.kernel_initializer, model.width, model.width))
+    else:
+        return math.nan
+    sigma_b = model.sigma_b if model.bias_initializer == "gaussian" else 0.0
+    try:
+        return float(mean_field.q_star(model.activation, sigma_w, sigma_b, model.leaky_alpha))
+    except ValueError:  # an activation the mean field does not define
+        return math.nan
+
+
+def propagation_figure(claim: Claim, result: RunResult, moment: str) -> float:
+    """A propagation column as one number (NaN without probe.propagation, or with no layer near q*)."""
+    rows = propagation_rows(result, moment)
+    if claim.layers == "near_q_star":
+        star = config_q_star(result.config.model)
+        rows = rows[np.abs(rows["q"] - star) <= NEAR_Q_STAR * star] if math.isfinite(star) and star > 0 else rows.iloc[:0]
+    if rows.empty:
+        return math.nan
+    values = rows[claim.measure].to_numpy(np.float64)
+    if claim.reading == "first_to_last":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(values[0] / values[-1])
+    if claim.reading == "last":
+        return float(values[-1])
     return float(values.max() if claim.reading == "largest" else values.mean())
 
 
@@ -256,7 +324,14 @@ def threshold_text(claim: Claim) -> str:
     """The test and its number as words: 'below 10⁻⁴', 'at least 0.95', 'within a factor of 10', 'diverged'."""
     if isinstance(claim.threshold, str):
         return claim.threshold
-    return f"{TEST_WORDS[claim.test]} {number_text(claim.threshold)}"
+    return f"{TEST_WORDS[claim.test]} {number_text(claim.threshold, exact_digits(claim.threshold))}"
+
+
+def exact_digits(value: float | str) -> int:
+    """The significant digits (2 at least) that write a threshold exactly: 1.001 is not 'below 1'."""
+    if isinstance(value, str):
+        return 2
+    return next((digits for digits in range(2, 17) if float(f"{value:.{digits}g}") == value), 17)
 
 
 def sentence(claim: Claim) -> str:
@@ -275,6 +350,8 @@ def overrides_text(overrides: Mapping[str, Scalar]) -> str:
 def formula(claim: Claim) -> str:
     """The claim as a formula: 'preact_grad_rms (layer 1 ÷ last hidden) at initialisation < 10⁻⁴'."""
     what = claim.measure + (f" ({READINGS[claim.reading]})" if claim.reading else "")
+    if claim.layers != "all":
+        what = f"{claim.measure} ({READINGS[claim.reading].replace('hidden layers', LAYER_SETS[claim.layers])})"
     what += ", end − start" if claim.compare == "change" else f" {MOMENTS[claim.moment]}"
     if claim.compare == "counterpart":
         what = f"{what} of the counterpart ({overrides_text(claim.counterpart)})"
@@ -282,4 +359,4 @@ def formula(claim: Claim) -> str:
         what = f"{what}: preset ÷ counterpart ({overrides_text(claim.counterpart)})"
     if claim.test == "within":
         return f"{number_text(1 / claim.threshold)} < {what} < {number_text(claim.threshold)}"
-    return f"{what} {SYMBOLS[claim.test]} {number_text(claim.threshold)}"
+    return f"{what} {SYMBOLS[claim.test]} {number_text(claim.threshold, exact_digits(claim.threshold))}"

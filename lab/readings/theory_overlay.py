@@ -20,7 +20,9 @@ def theory_profile(layers: pd.DataFrame, config: ExperimentConfig, measure: str)
     nothing: other measures, a single hidden layer, a remedy it does not model (theory.covers), or no
     finite positive anchor.
     """
-    if measure not in RELATIVE_COLUMN or config.model.depth < 2 or layers.empty or not theory.covers(config.model):
+    if measure not in RELATIVE_COLUMN or config.model.depth < 2 or layers.empty:
+        return None
+    if not theory.covers(config.model, with_sigma=True):  # σw and σb are passed below
         return None
     model, data = config.model, config.data
     first_step = layers["step"].min()
@@ -29,7 +31,9 @@ def theory_profile(layers: pd.DataFrame, config: ExperimentConfig, measure: str)
     if not (math.isfinite(anchor) and anchor > 0):
         return None
     outputs = 1 if model.output_activation == "sigmoid" else data.num_classes
+    sigma_b = model.sigma_b if model.bias_initializer == "gaussian" else 0.0  # a gaussian bias adds σb² to q
     profile = theory.predicted_profile(model.activation, model.kernel_initializer, model.depth, model.width,
-                                       data.num_features, outputs, bias_value(model.bias_initializer), model.leaky_alpha)
+                                       data.num_features, outputs, bias_value(model.bias_initializer), model.leaky_alpha,
+                                       sigma_w=model.sigma_w, sigma_b=sigma_b)
     plotted = anchor * 10.0 ** profile[RELATIVE_COLUMN[measure]]
     return pd.DataFrame({"layer": profile["layer"].astype(int), "plotted": plotted}).query("plotted > 0")

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from lab.science.activations import DEFAULT_LEAKY_ALPHA, HIDDEN_ACTIVATIONS, derivative, value
-from lab.science.initializers import KERNEL_INITIALIZERS
+from lab.science.initializers import KERNEL_INITIALIZERS, SIGMA_W_INITIALIZERS
 
 # Quadrature for Gaussian expectations (see gaussian_expectation for why these numbers).
 TAIL = 10.0  # standard deviations integrated on each side of the mean
@@ -51,19 +51,41 @@ def _check_finite(name, number, minimum=None):
         raise ValueError(f"{name} must be >= {minimum}; got {number!r}")
 
 
-def covers(model_config) -> bool:
-    """Whether these predictions describe this model: plain blocks (no normalisation, no skips), a
-    zero-mean variance-scaling initializer (not rai, whose one positive-mean weight per unit breaks the
-    symmetric-weight assumption) and no random bias of its own scale (bias_initializer gaussian, sigma_b > 0).
+def covers(model_config, with_sigma=False) -> bool:
+    """Whether these predictions describe this model: plain blocks (no normalisation, no skips) and a
+    zero-mean variance-scaling kernel initializer (not rai, whose one positive-mean weight per unit breaks
+    the symmetric-weight assumption).
 
-    gaussian and orthogonal kernels are not covered here: weight_variance knows initializers by name and
-    has no σw, and a gaussian bias adds σb² to every pre-activation's variance, which predicted_profile's
-    constant bias leaves out (the σw/σb mean-field of issue #13 lives in its own module). Every hidden
-    activation is: the expectations are taken numerically (linear gives E[f'²] = 1, hard_tanh has its
-    kinks at ±1 as panel edges). The overlays draw no theory line where this is False."""
-    return (model_config.normalization == "none" and model_config.residual_every == 0
-            and model_config.kernel_initializer in KERNEL_INITIALIZERS
+    with_sigma: the caller passes the model's sigma_w and sigma_b (the latter for a gaussian bias) to
+    predicted_profile / predicted_ratios, as lab.readings.theory_overlay does. Then gaussian and orthogonal
+    kernels and a gaussian bias are covered too: σw sets the weight variance σw²/fan_in (kernel_variance)
+    and σb² adds to every pre-activation's variance. Without it they are not (a caller that leaves σw, σb
+    out would draw the σw = 1, σb = 0 profile for them). orthogonal is covered as mean field: its entries
+    have gaussian's variance and the prediction treats them as independent, which they are not (a deep
+    linear orthogonal net keeps every singular value of its Jacobian at 1, a Gaussian one does not:
+    experiments/deep_linear_*.yaml); the mean squared quantities predicted here agree, the spread about
+    them does not. Every hidden activation is covered: the expectations are taken numerically (linear
+    gives E[f'²] = 1, hard_tanh has its kinks at ±1 as panel edges). The overlays draw no theory line
+    where this is False."""
+    plain = model_config.normalization == "none" and model_config.residual_every == 0
+    if with_sigma:
+        return plain and model_config.kernel_initializer in KERNEL_INITIALIZERS + SIGMA_W_INITIALIZERS
+    return (plain and model_config.kernel_initializer in KERNEL_INITIALIZERS
             and not (model_config.bias_initializer == "gaussian" and model_config.sigma_b > 0))
+
+
+def kernel_variance(initializer, fan_in, fan_out, sigma_w=1.0) -> float:
+    """Variance of one kernel entry: weight_variance, or σw²/fan_in for gaussian and orthogonal.
+
+    gaussian draws N(0, σw²/fan_in). orthogonal is σw·√max(1, fan_out/fan_in) times a (semi-)orthogonal
+    matrix whose entries have variance 1/max(fan_in, fan_out), so also σw²/fan_in (lab.science.initializers).
+    """
+    if initializer in SIGMA_W_INITIALIZERS:
+        _check_positive_int("fan_in", fan_in)
+        _check_positive_int("fan_out", fan_out)
+        _check_finite("sigma_w", sigma_w, minimum=0.0)
+        return sigma_w**2 / fan_in
+    return weight_variance(initializer, fan_in, fan_out)
 
 
 def weight_variance(initializer, fan_in, fan_out) -> float:
@@ -130,7 +152,7 @@ def gaussian_expectation(function, mean, variance, breakpoints=()) -> float:
     return float(np.sum(x_weights * values))
 
 
-def _check_profile_arguments(activation, depth, width, num_features, num_outputs, bias, leaky_alpha):
+def _check_profile_arguments(activation, depth, width, num_features, num_outputs, bias, leaky_alpha, sigma_b=0.0):
     """Raise ValueError naming the first invalid predicted_profile argument."""
     if activation not in HIDDEN_ACTIVATIONS:
         raise ValueError(f"activation must be one of {', '.join(HIDDEN_ACTIVATIONS)}; got {activation!r}")
@@ -138,10 +160,12 @@ def _check_profile_arguments(activation, depth, width, num_features, num_outputs
         _check_positive_int(name, number)
     _check_finite("bias", bias)
     _check_finite("leaky_alpha", leaky_alpha, minimum=0.0)
+    _check_finite("sigma_b", sigma_b, minimum=0.0)
 
 
 def predicted_profile(
-    activation, initializer, depth, width, num_features, num_outputs=1, bias=0.0, leaky_alpha=DEFAULT_LEAKY_ALPHA
+    activation, initializer, depth, width, num_features, num_outputs=1, bias=0.0, leaky_alpha=DEFAULT_LEAKY_ALPHA,
+    *, sigma_w=1.0, sigma_b=0.0,
 ) -> pd.DataFrame:
     """Mean-field per-layer prediction at initialisation, one row per hidden layer (1 = nearest the input).
 
@@ -149,6 +173,10 @@ def predicted_profile(
     z_l ~ N(bias, q_l) with q_1 = σ²_1 · num_features (inputs have E[x_i²] = 1) and
     q_{l+1} = σ²_{l+1} · width · E[f(z_l)²]. Only the second moment of the layer's input matters
     because the weights have zero mean, so a ReLU's positive mean is counted in E[f(z)²].
+    A random bias N(0, σb²) per unit (bias_initializer gaussian, sigma_b) is independent of the weights, so
+    its variance adds to every layer's (Poole et al. 2016): q_1 = σ²_1 · num_features + σb² and
+    q_{l+1} = σ²_{l+1} · width · E[f(z_l)²] + σb²; the backward pass reads it only through q.
+    sigma_w scales the gaussian and orthogonal kernels (kernel_variance); the other initializers ignore it.
 
     Backward (Glorot & Bengio 2010; He et al. 2015, sect. 2.2; Schoenholz et al. 2017's χ_1):
     δ_l = f'(z_l) ⊙ (W_{l+1}^T δ_{l+1}), so with W_{l+1} independent of δ_{l+1},
@@ -167,16 +195,17 @@ def predicted_profile(
     activations are not), so it is an approximation, weaker than the signal prediction.
     A step activation has f' = 0: χ = 0 and the relative logs are -inf below the last layer.
     """
-    _check_profile_arguments(activation, depth, width, num_features, num_outputs, bias, leaky_alpha)
-    hidden_variance = weight_variance(initializer, width, width)
-    output_variance = weight_variance(initializer, width, num_outputs)
+    _check_profile_arguments(activation, depth, width, num_features, num_outputs, bias, leaky_alpha, sigma_b)
+    hidden_variance = kernel_variance(initializer, width, width, sigma_w)
+    output_variance = kernel_variance(initializer, width, num_outputs, sigma_w)
+    bias_variance = float(sigma_b) ** 2
     square = lambda z: value(activation, z, leaky_alpha) ** 2  # noqa: E731
     slope_square = lambda z: derivative(activation, z, leaky_alpha) ** 2  # noqa: E731
     # Every lab activation is smooth except at 0 (step, ReLU, leaky, ELU, SELU) and hard_tanh's ±1: panel edges there.
     kinks = KINKS.get(activation, (0.0,))
     expect = lambda function, q: gaussian_expectation(function, bias, q, breakpoints=kinks)  # noqa: E731
 
-    preact_variance = [weight_variance(initializer, num_features, width) * num_features]
+    preact_variance = [kernel_variance(initializer, num_features, width, sigma_w) * num_features + bias_variance]
     input_norm_squared = [float(num_features)]
     signal_factor = []
     for layer in range(1, depth + 1):
@@ -185,7 +214,7 @@ def predicted_profile(
         next_variance = hidden_variance if layer < depth else output_variance
         signal_factor.append(width * next_variance * expect(slope_square, q))
         if layer < depth:
-            preact_variance.append(hidden_variance * output_norm_squared)
+            preact_variance.append(hidden_variance * output_norm_squared + bias_variance)
             input_norm_squared.append(output_norm_squared)
 
     # log10(0) = -inf is the honest answer for the step's zero derivative, not a warning.
@@ -209,10 +238,12 @@ def predicted_profile(
 
 
 def predicted_ratios(
-    activation, initializer, depth, width, num_features, num_outputs=1, bias=0.0, leaky_alpha=DEFAULT_LEAKY_ALPHA
+    activation, initializer, depth, width, num_features, num_outputs=1, bias=0.0, leaky_alpha=DEFAULT_LEAKY_ALPHA,
+    *, sigma_w=1.0, sigma_b=0.0,
 ) -> dict:
     """First hidden layer over last, in log10: back-propagated signal (preact_grad_rms) and grad_norm."""
-    profile = predicted_profile(activation, initializer, depth, width, num_features, num_outputs, bias, leaky_alpha)
+    profile = predicted_profile(activation, initializer, depth, width, num_features, num_outputs, bias, leaky_alpha,
+                                sigma_w=sigma_w, sigma_b=sigma_b)
     first = profile.iloc[0]
     return {
         "log10_signal_ratio": float(first["log10_signal_relative"]),

@@ -220,6 +220,19 @@ TEXT = {
     "help_sigma_w": "Weight scale of the gaussian and orthogonal kernel initializers: weights N(0, σw²/fan_in). Leave 1 for the others.",
     "help_sigma_b": "Bias scale of bias initializer gaussian: biases N(0, σb²). Leave 0 for the others.",
     "digits_fixed": "digits: scikit-learn's 8×8 handwritten digits, 64 pixel features, 10 classes (softmax output), no noise.",
+    # Experiment page: signal propagation section (issue #13, app/propagation_view.py)
+    "propagation_show": "Show signal propagation: where this initialisation sits in mean-field theory",
+    "propagation_off": "This run recorded no signal propagation: tick \"Signal propagation\" in the form's probe section and train again to see q, c and the Jacobians per layer.",
+    "propagation_layer": "Layer of the singular-value histogram",
+    "phase_point": "Mean field at σw² = {sigma_w2}, σb² = {sigma_b2}: χ1 = {chi_1}, correlation depth ξc = {xi_c} layers.",
+    "phase_ordered": "Ordered phase: the squared signal shrinks by e every {xi} layers — the signal itself every {xi2}; this net has {depth} hidden layers.",
+    "phase_chaotic": "Chaotic phase: the squared signal grows by e every {xi} layers — the signal itself every {xi2}; this net has {depth} hidden layers.",
+    "phase_critical": "At the edge of chaos (χ1 within 1 % of 1): the squared signal keeps its size over about {xi} layers; this net has {depth} hidden layers.",
+    "phase_no_gradient": "χ1 = 0: no gradient passes even one layer (the derivative is zero almost everywhere); this net has {depth} hidden layers.",
+    "phase_no_kernel": "Mean-field theory has no σw² for the kernel initializer {initializer} (its weights are not zero-mean and independent), so this run has no place on the phase diagram.",
+    "phase_no_bias_constant": "Mean-field theory needs random biases N(0, σb²) or zeros; the constant bias {initializer} has no σb², so this run has no place on the phase diagram.",
+    "phase_no_bias_random": "Mean-field theory here reads σb² only from the gaussian bias initializer (or zeros); {initializer} has none, so this run has no place on the phase diagram.",
+    "phase_remedy_note": "Theory describes the plain network: normalisation and skip connections change how the signal propagates.",
 }
 
 # Chart texts: per chart, the `labels` its builder in lab.charts takes. {measure} is filled with MEASURES below.
@@ -296,6 +309,31 @@ CHARTS = {
         "log10_grad_ratio_start_q95": "weight gradient ratio, 95 % quantile (log10, at initialisation)",
         "dead_share_start": "share with a dead layer at initialisation", "dead_share_end": "share with a dead layer at the end",
         "val_accuracy_median": "validation accuracy, median",
+    },
+    # lab.charts.propagation_charts (issue #13)
+    "propagation": {
+        "title": "Signal propagation per layer: measured and mean-field theory", "q_title": "q: mean squared pre-activation (log scale)",
+        "c_title": "c: correlation between two inputs", "x": "layer (1 = nearest the input)", "q": "q", "c": "c",
+        "moment": "when", "start": "at initialisation", "end": "at the end", "curve": "curve", "measured": "measured",
+        "theory": "theory from layer 1 (dashed)", "layer": "layer", "empty": "no propagation recorded",
+    },
+    "jacobian": {
+        "title": "Singular values of the Jacobian dz_l/dz_1 per layer (log scale): median, 5-95 % band",
+        "x": "layer (1 = nearest the input)", "y": "singular value", "moment": "when", "start": "at initialisation",
+        "end": "at the end", "median": "median", "q05": "5 % quantile", "q95": "95 % quantile", "layer": "layer",
+        "zeros": "exact zeros", "empty": "no singular values recorded",
+    },
+    "spectrum": {
+        "title": "Layer {layer}: histogram of the Jacobian's singular values", "x": "singular value (log scale)",
+        "y": "count", "moment": "when", "start": "at initialisation", "end": "at the end", "bin_left": "bin from",
+        "bin_right": "bin to", "zeros": "exact zeros (not drawn)", "empty": "no positive singular values at this layer",
+    },
+    "phase": {
+        "title": "Phase diagram of {activation}: order and chaos",
+        "subtitle": "shading: log10 of the correlation depth ξc; white line: χ1 = 1; dot: this experiment",
+        "x": "σw² (weight variance × fan-in)", "y": "σb² (bias variance)", "color": "log10 ξc (layers)",
+        "xi_c": "ξc (layers)", "chi_1": "χ1", "boundary": "order–chaos boundary (χ1 = 1)", "you": "this experiment",
+        "empty": "no mean-field grid for this activation",
     },
 }
 

@@ -218,6 +218,19 @@ TEXT = {
     "help_sigma_w": "gaussian과 orthogonal 가중치 초기화의 크기입니다: 가중치는 N(0, σw²/fan_in)을 따릅니다. 다른 초기화에서는 1로 두세요.",
     "help_sigma_b": "편향 초기화 gaussian의 크기입니다: 편향은 N(0, σb²)을 따릅니다. 다른 편향 초기화에서는 0으로 두세요.",
     "digits_fixed": "digits: scikit-learn의 8×8 손글씨 숫자 이미지입니다. 픽셀 특성 64개, 클래스 10개(소프트맥스 출력)이며 잡음은 없습니다.",
+    # 실험 페이지: 신호 전파 (이슈 #13, app/propagation_view.py)
+    "propagation_show": "신호 전파 보기: 이 초기화가 평균장 이론에서 어디에 있는지",
+    "propagation_off": "이 실행은 신호 전파를 기록하지 않았습니다. 층별 q, c와 야코비안을 보려면 양식의 프로브 항목에서 \"신호 전파\"를 선택하고 다시 학습하세요.",
+    "propagation_layer": "특이값 히스토그램을 볼 층",
+    "phase_point": "σw² = {sigma_w2}, σb² = {sigma_b2}에서의 평균장: χ1 = {chi_1}, 상관 깊이 ξc = {xi_c}개 층.",
+    "phase_ordered": "질서 상: 신호의 제곱은 {xi}개 층마다 1/e로 줄어들고, 신호 자체는 {xi2}개 층마다 1/e로 줄어듭니다. 이 신경망의 은닉층은 {depth}개입니다.",
+    "phase_chaotic": "혼돈 상: 신호의 제곱은 {xi}개 층마다 e배로 커지고, 신호 자체는 {xi2}개 층마다 e배로 커집니다. 이 신경망의 은닉층은 {depth}개입니다.",
+    "phase_critical": "혼돈의 경계 (χ1이 1과 1 % 이내): 신호의 제곱이 약 {xi}개 층에 걸쳐 크기를 유지합니다. 이 신경망의 은닉층은 {depth}개입니다.",
+    "phase_no_gradient": "χ1 = 0: 기울기가 층 하나도 통과하지 못합니다 (도함수가 거의 모든 곳에서 0). 이 신경망의 은닉층은 {depth}개입니다.",
+    "phase_no_kernel": "커널 초기화 {initializer}에는 평균장 이론의 σw²가 없습니다 (가중치가 평균 0의 독립 변수가 아님). 그래서 이 실행은 상 다이어그램에 놓이지 않습니다.",
+    "phase_no_bias_constant": "평균장 이론에는 N(0, σb²) 무작위 편향이나 0이 필요합니다. 상수 편향 {initializer}에는 σb²가 없어 이 실행은 상 다이어그램에 놓이지 않습니다.",
+    "phase_no_bias_random": "여기서는 σb²를 gaussian 편향 초기화(또는 0)에서만 읽습니다. {initializer}에는 σb²가 없어 이 실행은 상 다이어그램에 놓이지 않습니다.",
+    "phase_remedy_note": "이론은 보통 신경망을 설명합니다. 정규화와 스킵 연결은 신호가 전파되는 방식을 바꿉니다.",
 }
 
 # Chart texts: per chart, the `labels` its builder in lab.charts takes (the same keys as en.CHARTS).
@@ -294,6 +307,31 @@ CHARTS = {
         "log10_grad_ratio_start_q95": "가중치 기울기 비 95 % 분위수 (log10, 초기화 직후)",
         "dead_share_start": "죽은 층이 있는 비율 (초기화 직후)", "dead_share_end": "죽은 층이 있는 비율 (학습 종료 시)",
         "val_accuracy_median": "검증 정확도 중앙값",
+    },
+    # lab.charts.propagation_charts (이슈 #13)
+    "propagation": {
+        "title": "층별 신호 전파: 측정값과 평균장 이론", "q_title": "q: 사전 활성화 제곱 평균 (로그 눈금)",
+        "c_title": "c: 두 입력 사이의 상관", "x": "층 (1 = 입력에 가장 가까운 층)", "q": "q", "c": "c",
+        "moment": "시점", "start": "초기화 시", "end": "학습 끝", "curve": "곡선", "measured": "측정값",
+        "theory": "1층에서 시작한 이론 (점선)", "layer": "층", "empty": "기록된 신호 전파 없음",
+    },
+    "jacobian": {
+        "title": "층별 야코비안 dz_l/dz_1의 특이값 (로그 눈금): 중앙값, 5-95 % 띠",
+        "x": "층 (1 = 입력에 가장 가까운 층)", "y": "특이값", "moment": "시점", "start": "초기화 시",
+        "end": "학습 끝", "median": "중앙값", "q05": "5 % 분위수", "q95": "95 % 분위수", "layer": "층",
+        "zeros": "정확히 0인 값", "empty": "기록된 특이값 없음",
+    },
+    "spectrum": {
+        "title": "{layer}층: 야코비안 특이값 히스토그램", "x": "특이값 (로그 눈금)",
+        "y": "개수", "moment": "시점", "start": "초기화 시", "end": "학습 끝", "bin_left": "구간 시작",
+        "bin_right": "구간 끝", "zeros": "정확히 0인 값 (그리지 않음)", "empty": "이 층에는 양수 특이값이 없음",
+    },
+    "phase": {
+        "title": "{activation}의 상 다이어그램: 질서와 혼돈",
+        "subtitle": "색: 상관 깊이 ξc의 log10, 흰 선: χ1 = 1, 점: 이 실험",
+        "x": "σw² (가중치 분산 × 입력 수)", "y": "σb² (편향 분산)", "color": "log10 ξc (층)",
+        "xi_c": "ξc (층)", "chi_1": "χ1", "boundary": "질서–혼돈 경계 (χ1 = 1)", "you": "이 실험",
+        "empty": "이 활성화 함수의 평균장 격자 없음",
     },
 }
 

@@ -1,0 +1,154 @@
+"""Where a run's initialisation sits in mean-field theory (issue #13): its (σw², σb²), its phase and depth scale.
+
+effective_sigma_w_squared reads σw² and σb² off the config; where_you_are phrases the phase as (text key, values)
+facts for lab.text.i18n.fact_sentences; theory_rows iterates the length and correlation maps from a run's measured
+layer 1; phase_grid is the (σw², σb²) plane the phase diagram shades. The numbers are lab.science.mean_field's.
+
+Imports lab.science only.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import time
+
+import numpy as np
+import pandas as pd
+
+from lab.science.activations import DEFAULT_LEAKY_ALPHA
+from lab.science.initializers import SIGMA_W_INITIALIZERS, VARIANCE_SCALING
+from lab.science.mean_field import correlation_map, length_map, mean_field, phase_boundary
+
+CRITICAL_TOLERANCE = 0.01  # |χ1 − 1| within 1 %: at the edge of chaos
+# Activations unbounded above (φ(x) ≈ x for large x): their phase diagram starts at σw² = 0, as the boundary can be low.
+RELU_LIKE = ("relu", "leaky_relu", "elu", "selu", "gelu", "swish", "linear")
+# The phase diagram's plane: σw² from 0.25 (0 for RELU_LIKE) to 4, or to 1.5 × the boundary at σb² = 0 where that
+# is beyond 4 (sigmoid's boundary is at σw² ≈ 103: its whole [0.25, 4] is ordered); σb² from 0 to 0.5, where every
+# activation's boundary is already visibly bent (tanh's moves from σw² = 1 to about 2.2).
+SIGMA_W2_MAX, SIGMA_B2_MAX = 4.0, 0.5
+GRID_SIGMA_W2, GRID_SIGMA_B2 = 24, 16  # cells of the shaded grid (σw² × σb²)
+BOUNDARY_POINTS = 33  # σb² values the boundary line is drawn through
+# Bias initializers that are random but not N(0, σb²) with a σb² the config names.
+ZERO_BIAS = ("zeros",)
+
+
+def effective_sigma_w_squared(config) -> tuple[float | None, float | None, str | None]:
+    """(σw², σb², why None): mean field's σw² and σb² of the config's hidden layers; None where theory has none.
+
+    σw² = fan_in × the kernel's weight variance, with fan_in = fan_out = width (hidden layer to hidden layer); sigma_w²
+    for gaussian and orthogonal. σb² = sigma_b² for gaussian biases, 0 for zeros. why is a text key saying which
+    initializer mean field does not cover (rai's asymmetric kernel; a constant or another random bias).
+    """
+    model = config.model
+    name = model.kernel_initializer
+    if name in SIGMA_W_INITIALIZERS:
+        sigma_w2 = float(model.sigma_w) ** 2
+    elif name in VARIANCE_SCALING:
+        scale, mode, _ = VARIANCE_SCALING[name]
+        fan_in = fan_out = float(model.width)
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode]
+        sigma_w2 = fan_in * scale / max(1.0, fan)
+    else:
+        return None, None, "phase_no_kernel"
+    bias = model.bias_initializer
+    if isinstance(bias, str) and bias == "gaussian":
+        return sigma_w2, float(model.sigma_b) ** 2, None
+    if isinstance(bias, str) and bias in ZERO_BIAS:
+        return sigma_w2, 0.0, None
+    return sigma_w2, None, "phase_no_bias_constant" if not isinstance(bias, str) or bias == "ones" else "phase_no_bias_random"
+
+
+def number(value: float) -> str:
+    """A depth scale or factor as the sentences print it: 3 significant digits, ∞ for inf."""
+    return "∞" if math.isinf(value) else f"{value:.3g}"
+
+
+def where_you_are(config) -> list[tuple[str, dict]]:
+    """The phase of the config's initialisation as (text key, values) facts: ordered, critical or chaotic, and ξ."""
+    sigma_w2, sigma_b2, why = effective_sigma_w_squared(config)
+    model = config.model
+    if why is not None:
+        initializer = model.kernel_initializer if why == "phase_no_kernel" else str(model.bias_initializer)
+        return [(why, {"initializer": initializer})]
+    field = mean_field(model.activation, math.sqrt(sigma_w2), math.sqrt(sigma_b2), model.leaky_alpha)
+    facts = [("phase_point", {"sigma_w2": f"{sigma_w2:.3g}", "sigma_b2": f"{sigma_b2:.3g}", "chi_1": f"{field.chi_1:.3g}",
+                              "xi_c": number(field.xi_c)})]
+    depth = model.depth
+    if field.chi_1 == 0.0:
+        facts.append(("phase_no_gradient", {"depth": depth}))
+    elif abs(field.chi_1 - 1.0) <= CRITICAL_TOLERANCE:
+        facts.append(("phase_critical", {"xi": number(field.xi_grad), "depth": depth}))
+    else:
+        key = "phase_ordered" if field.chi_1 < 1.0 else "phase_chaotic"
+        facts.append((key, {"xi": number(field.xi_grad), "xi2": number(2.0 * field.xi_grad), "depth": depth}))
+    if model.normalization != "none" or model.residual_every:
+        facts.append(("phase_remedy_note", {}))
+    return facts
+
+
+def theory_rows(propagation: pd.DataFrame, config, step: int = 0) -> pd.DataFrame:
+    """q and c per hidden layer from the length and correlation maps, iterated from the measured layer 1 at step.
+
+    q_{l+1} = length_map(q_l); c_{l+1} = (σw² E[φ(u₁)φ(u₂)] + σb²) / q_{l+1} at length q_l, which is
+    correlation_map(c_l, q_l) · q_l / q_{l+1} (correlation_map divides by its own q, the fixed point's). Empty where
+    the frame has no layer 1 at step, where theory has no σw², σb² (see effective_sigma_w_squared), or q is not finite.
+    """
+    columns = ["layer", "q", "c"]
+    sigma_w2, sigma_b2, _ = effective_sigma_w_squared(config)
+    start = propagation[(propagation["step"] == step) & (propagation["layer"] == 1)] if not propagation.empty else propagation
+    if sigma_w2 is None or sigma_b2 is None or start.empty:
+        return pd.DataFrame({column: pd.Series(dtype="float64") for column in columns})
+    model = config.model
+    sigma_w, sigma_b = math.sqrt(sigma_w2), math.sqrt(sigma_b2)
+    q, c = float(start["q"].iloc[0]), float(start["c"].iloc[0])
+    rows = [{"layer": 1, "q": q, "c": c}]
+    for layer in range(2, int(model.depth) + 1):
+        if not (math.isfinite(q) and q > 0):
+            break
+        q_next = length_map(model.activation, q, sigma_w, sigma_b, model.leaky_alpha)
+        c_next = math.nan
+        if math.isfinite(c) and q_next > 0:
+            c_next = correlation_map(model.activation, min(1.0, max(-1.0, c)), q, sigma_w, sigma_b, model.leaky_alpha)
+            c_next = c_next * q / q_next
+        q, c = q_next, c_next
+        rows.append({"layer": layer, "q": q, "c": c})
+    return pd.DataFrame(rows, columns=columns).astype({"layer": "int64"})
+
+
+def plane(activation: str, leaky_alpha: float) -> tuple[float, float, float]:
+    """(σw² low, σw² high, σb² high) of the phase diagram (see SIGMA_W2_MAX)."""
+    low = 0.0 if activation in RELU_LIKE else 0.25
+    edge = phase_boundary(activation, [0.0], leaky_alpha)[0]
+    high = SIGMA_W2_MAX if not (math.isfinite(edge) and 1.5 * edge > SIGMA_W2_MAX) else float(math.ceil(1.5 * edge / 4) * 4)
+    return low, high, SIGMA_B2_MAX
+
+
+def phase_grid(activation: str, leaky_alpha: float) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """_phase_grid's, with α kept only for leaky_relu (the others ignore it): one cached grid per other activation."""
+    return _phase_grid(activation, float(leaky_alpha) if activation == "leaky_relu" else DEFAULT_LEAKY_ALPHA)
+
+
+@functools.cache
+def _phase_grid(activation: str, leaky_alpha: float) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """(cells, boundary, seconds): mean field on a GRID_SIGMA_W2 × GRID_SIGMA_B2 grid of cells, χ1 = 1's line, build time.
+
+    cells: sigma_w2, sigma_b2 (the cell's centre), its edges (sigma_w2_low, ..._high, sigma_b2_low, ..._high), chi_1,
+    xi_c, xi_grad, q_star. boundary: sigma_b2, sigma_w2 (nan where χ1 never reaches 1). Cached per activation and α:
+    measured on the dev machine, tanh's grid takes 2.1 s (4.5 s with a training beside it), sigmoid's 2.8 s, step's 3.4 s,
+    relu's 1.0 s; nearly all in the joint expectations of c* and χc at each of the 384 cells.
+    """
+    began = time.perf_counter()
+    low, high, top = plane(activation, leaky_alpha)
+    w_edges = np.linspace(low, high, GRID_SIGMA_W2 + 1)
+    b_edges = np.linspace(0.0, top, GRID_SIGMA_B2 + 1)
+    rows = []
+    for w_low, w_high in zip(w_edges[:-1], w_edges[1:]):
+        for b_low, b_high in zip(b_edges[:-1], b_edges[1:]):
+            sigma_w2, sigma_b2 = (w_low + w_high) / 2, (b_low + b_high) / 2
+            field = mean_field(activation, math.sqrt(sigma_w2), math.sqrt(sigma_b2), leaky_alpha)
+            rows.append({"sigma_w2": sigma_w2, "sigma_b2": sigma_b2, "sigma_w2_low": w_low, "sigma_w2_high": w_high,
+                         "sigma_b2_low": b_low, "sigma_b2_high": b_high, "chi_1": field.chi_1, "xi_c": field.xi_c,
+                         "xi_grad": field.xi_grad, "q_star": field.q_star})
+    b_values = np.linspace(0.0, top, BOUNDARY_POINTS)
+    boundary = pd.DataFrame({"sigma_b2": b_values, "sigma_w2": phase_boundary(activation, b_values, leaky_alpha)})
+    return pd.DataFrame(rows), boundary, time.perf_counter() - began
