@@ -177,3 +177,13 @@ def test_adam_moves_the_first_layer_of_a_vanishing_net_and_the_sentence_says_so(
     facts = comparison_facts(before, after)
     assert ("fix_update", {"after": format_ratio(moved_after), "before": format_ratio(moved_before)}) in facts
     assert not [values for key, values in facts if key == "fix_ratio" and values["moment"] == "fix_moment_start"]
+
+
+def test_a_remedy_a_rule_would_refuse_is_not_offered():
+    # Normalisation with probe.propagation is refused (no per-sample Jacobian): Fix it must not offer it.
+    config = small(**{"probe.propagation": True, "model.activation": "sigmoid"})
+    offered = applicable_remedies(config)
+    assert "batch_norm" not in offered and "layer_norm" not in offered
+    assert offered, "the other remedies are still offered"
+    for remedy in offered:
+        remedied_config(config, remedy)  # each one offered validates

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lab.contract.config import ExperimentConfig
-from lab.contract.config_io import load_config
+from lab.contract.config_io import ConfigError, load_config
 from lab.contract.result import RunResult
 from lab.readings.report import dead_layer_count, dead_share, final_accuracy, first_to_last
 from lab.text.i18n import fact_sentences, translate
@@ -74,8 +74,21 @@ REMEDIES = {remedy.name: remedy for remedy in (
 
 
 def applicable_remedies(config: ExperimentConfig) -> list[str]:
-    """The remedies that change something in this config, in REMEDIES' order."""
-    return [name for name, remedy in REMEDIES.items() if remedy.applies(config)]
+    """The remedies that change something in this config and give a valid one, in REMEDIES' order.
+
+    A remedy can change a config into one a cross-field rule refuses (normalisation with probe.propagation:
+    no per-sample Jacobian), and a remedy offered must be one that can run.
+    """
+    return [name for name, remedy in REMEDIES.items() if remedy.applies(config) and _gives_a_valid_config(config, name)]
+
+
+def _gives_a_valid_config(config: ExperimentConfig, remedy: str) -> bool:
+    """Whether the remedied config passes validation."""
+    try:
+        load_config(config, overrides=REMEDIES[remedy].overrides(config))
+    except ConfigError:
+        return False
+    return True
 
 
 def remedied_config(config: ExperimentConfig, remedy: str) -> ExperimentConfig:
