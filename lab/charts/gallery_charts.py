@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import altair as alt
 import numpy as np
@@ -311,3 +311,19 @@ def _half_cell(centres: pd.Series) -> float:
 def _edge_scale(centres: pd.Series, half: float) -> alt.Scale:
     """A scale exactly spanning the outer cell edges, so the grid fills the plot without margins."""
     return alt.Scale(domain=[float(centres.min()) - half, float(centres.max()) + half], nice=False, zero=False)
+
+
+NO_POSITIVE_FLOOR = 1e-12  # where exact zeros sit when nothing is positive
+
+
+def zero_floor(values: Iterable[float]) -> float:
+    """The log-axis stand-in for exact zeros: 10**(floor(log10(smallest positive)) - 1), 1e-12 if none."""
+    array = np.asarray(list(values) if not isinstance(values, (np.ndarray, pd.Series)) else values, dtype=np.float64)
+    positive = array[np.isfinite(array) & (array > 0)]
+    if positive.size == 0:
+        return NO_POSITIVE_FLOOR
+    smallest = float(positive.min())
+    exponent = math.floor(math.log10(smallest))
+    if 10.0 ** (exponent + 1) <= smallest:  # log10 of an exact power of 10 can round just below it
+        exponent += 1
+    return float(f"1e{exponent - 1}")  # the literal, not 10.0 ** n, so 1e-8 is exactly 1e-08

@@ -13,22 +13,20 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from lab.charts.gallery_charts import BLUE, ORANGE, VERMILLION, VIRIDIS, inline, integer_axis, message_chart, with_labels
+from lab.charts.gallery_charts import (
+    BLUE,
+    ORANGE,
+    VERMILLION,
+    VIRIDIS,
+    inline,
+    integer_axis,
+    message_chart,
+    with_labels,
+    zero_floor,
+)
 
 HISTOGRAM_BINS = 24
-NO_POSITIVE_FLOOR = 1e-12
 XI_C_CAP = 1000.0  # ξc diverges at the boundary: shading stops at 10³ layers (log10 = 3)
-
-
-def zero_floor(values) -> float:
-    """A decade below the smallest positive value (1e-12 if none): where exact zeros sit on a log axis.
-
-    (lab.charts.run_charts has the labelled version; importing it here would make run_charts, which keeps a run
-    folder's propagation charts, and this module import each other.)
-    """
-    array = np.asarray(values, dtype=np.float64)
-    positive = array[np.isfinite(array) & (array > 0)]
-    return NO_POSITIVE_FLOOR if positive.size == 0 else float(10.0 ** (math.floor(math.log10(positive.min())) - 1))
 
 
 def _moments(frame: pd.DataFrame, texts: Mapping[str, str]) -> pd.DataFrame:

@@ -8,8 +8,7 @@ with the visitor's language; missing keys keep the defaults. No streamlit, no Te
 from __future__ import annotations
 
 import io
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import altair as alt
 import numpy as np
@@ -31,26 +30,13 @@ from lab.charts.gallery_charts import (  # noqa: F401  (the gallery is re-export
     saturation_bands,
     softmax_chart,
     with_labels,
+    zero_floor,
 )
 from lab.contract.result import frame
 from lab.readings.theory_overlay import theory_profile
 
-NO_POSITIVE_FLOOR = 1e-12
 # The per-layer measures a log axis can show (their names in chart texts: lab.text's MEASURES).
 MEASURES = ("grad_norm", "preact_grad_rms", "bias_grad_norm", "update_ratio", "weight_norm")
-
-
-def zero_floor(values: Iterable[float]) -> float:
-    """The log-axis stand-in for exact zeros: 10**(floor(log10(smallest positive)) - 1), 1e-12 if none."""
-    array = np.asarray(list(values) if not isinstance(values, (np.ndarray, pd.Series)) else values, dtype=np.float64)
-    positive = array[np.isfinite(array) & (array > 0)]
-    if positive.size == 0:
-        return NO_POSITIVE_FLOOR
-    smallest = float(positive.min())
-    exponent = math.floor(math.log10(smallest))
-    if 10.0 ** (exponent + 1) <= smallest:  # log10 of an exact power of 10 can round just below it
-        exponent += 1
-    return float(f"1e{exponent - 1}")  # the literal, not 10.0 ** n, so 1e-8 is exactly 1e-08
 
 
 def _check_measure(measure: str) -> None:

@@ -41,9 +41,9 @@ from lab.contract.config import ExperimentConfig
 from lab.contract.config_io import ConfigError, load_config, parse_yaml, read_text, validate
 from lab.contract.presets import experiment_presets
 from lab.contract.result import LAYER_COLUMNS, RunResult
+from lab.readings import phase
 from lab.readings.report import dead_layer_count, final_accuracy, first_to_last, hidden_rows
-from lab.science import mean_field, theory
-from lab.science.initializers import KERNEL_INITIALIZERS, SIGMA_W_INITIALIZERS
+from lab.science import mean_field
 
 LAYER_MEASURES = tuple(column for column in LAYER_COLUMNS if column not in ("run_id", "step", "epoch", "layer", "layer_kind"))
 RUN_MEASURES = ("status", "val_accuracy", "dead_layers")
@@ -232,21 +232,14 @@ def propagation_rows(result: RunResult, moment: str) -> pd.DataFrame:
     return frame.assign(jac_spread=spread).sort_values(["step", "layer"])
 
 
-def config_q_star(model) -> float:
-    """The mean-field q* of a model's hidden layers (NaN where the mean field has no σw for its kernel).
-
-    σw² is fan_in × the kernel's weight variance: model.sigma_w for gaussian and orthogonal (variance σw²/fan_in),
-    theory.weight_variance × width for a named variance-scaling initializer; σb only from a gaussian bias.
-    """
-    if model.kernel_initializer in SIGMA_W_INITIALIZERS:
-        sigma_w = model.sigma_w
-    elif model.kernel_initializer in KERNEL_INITIALIZERS:
-        sigma_w = math.sqrt(model.width * theory.weight_variance(model.kernel_initializer, model.width, model.width))
-    else:
+def config_q_star(config) -> float:
+    """The mean-field q* of a config's hidden layers at its (σw², σb²) (lab.readings.phase); NaN where mean field has none."""
+    sigma_w2, sigma_b2, _ = phase.effective_sigma_w_squared(config)
+    if sigma_w2 is None or sigma_b2 is None:
         return math.nan
-    sigma_b = model.sigma_b if model.bias_initializer == "gaussian" else 0.0
     try:
-        return float(mean_field.q_star(model.activation, sigma_w, sigma_b, model.leaky_alpha))
+        model = config.model
+        return float(mean_field.q_star(model.activation, math.sqrt(sigma_w2), math.sqrt(sigma_b2), model.leaky_alpha))
     except ValueError:  # an activation the mean field does not define
         return math.nan
 
@@ -255,7 +248,7 @@ def propagation_figure(claim: Claim, result: RunResult, moment: str) -> float:
     """A propagation column as one number (NaN without probe.propagation, or with no layer near q*)."""
     rows = propagation_rows(result, moment)
     if claim.layers == "near_q_star":
-        star = config_q_star(result.config.model)
+        star = config_q_star(result.config)
         rows = rows[np.abs(rows["q"] - star) <= NEAR_Q_STAR * star] if math.isfinite(star) and star > 0 else rows.iloc[:0]
     if rows.empty:
         return math.nan

@@ -15,8 +15,9 @@ import time
 import numpy as np
 import pandas as pd
 
+from lab.science import theory
 from lab.science.activations import DEFAULT_LEAKY_ALPHA
-from lab.science.initializers import SIGMA_W_INITIALIZERS, VARIANCE_SCALING
+from lab.science.initializers import KERNEL_INITIALIZERS, SIGMA_W_INITIALIZERS
 from lab.science.mean_field import correlation_map, length_map, mean_field, phase_boundary
 
 CRITICAL_TOLERANCE = 0.01  # |χ1 − 1| within 1 %: at the edge of chaos
@@ -43,11 +44,8 @@ def effective_sigma_w_squared(config) -> tuple[float | None, float | None, str |
     name = model.kernel_initializer
     if name in SIGMA_W_INITIALIZERS:
         sigma_w2 = float(model.sigma_w) ** 2
-    elif name in VARIANCE_SCALING:
-        scale, mode, _ = VARIANCE_SCALING[name]
-        fan_in = fan_out = float(model.width)
-        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode]
-        sigma_w2 = fan_in * scale / max(1.0, fan)
+    elif name in KERNEL_INITIALIZERS:
+        sigma_w2 = model.width * theory.weight_variance(name, model.width, model.width)
     else:
         return None, None, "phase_no_kernel"
     bias = model.bias_initializer
