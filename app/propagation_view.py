@@ -30,7 +30,10 @@ def phase_diagram(result: RunResult, lang: str) -> dict | None:
     point = None if sigma_w2 is None or sigma_b2 is None else {"sigma_w2": sigma_w2, "sigma_b2": sigma_b2}
 
     def build():
-        cells, boundary, _ = phase.phase_grid(model.activation, float(model.leaky_alpha))
+        # Called only when the spec is not cached; the grid itself takes 1 - 3.4 s the first time per activation
+        # (phase.phase_grid), and st.spinner shows nothing for a block under 0.5 s (the grid already cached).
+        with st.spinner(t("propagation_phase_spinner", activation=model.activation)):
+            cells, boundary, _ = phase.phase_grid(model.activation, float(model.leaky_alpha))
         return propagation_charts.phase_diagram_chart(cells, boundary, model.activation, point,
                                                       labels=chart_labels("phase", lang))
 

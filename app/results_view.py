@@ -138,6 +138,15 @@ def training_points(result: RunResult):
     return pd.DataFrame({"x1": dataset.x_train[:count, 0], "x2": dataset.x_train[:count, 1], "label": dataset.y_train[:count]})
 
 
+# The signal propagation frames (probe.propagation), offered only when the run wrote them, with their text keys.
+PROPAGATION_DOWNLOADS = (("propagation", "download_propagation"), ("spectrum", "download_spectrum"))
+
+
+def propagation_downloads(result: RunResult) -> list[tuple[str, str]]:
+    """(frame name, text key) of the propagation frames this run has rows in (none without probe.propagation)."""
+    return [(name, key) for name, key in PROPAGATION_DOWNLOADS if not getattr(result, name).empty]
+
+
 def downloads(result: RunResult) -> None:
     """The resolved config, the frames as CSV, and the whole run folder (which Compare can open)."""
     st.markdown(f"**{t('downloads')}**")
@@ -148,6 +157,11 @@ def downloads(result: RunResult) -> None:
     if result.status in ("ok", "diverged"):
         columns[5].download_button(t("download_folder"), folder_zip_maker(result),
                                    file_name=f"{result.config.name}-{result.run_id}.zip", mime="application/zip")
+    extra = propagation_downloads(result)
+    if extra:  # a second row: six columns are as many as the page's width labels legibly
+        for column, (name, key) in zip(st.columns(6), extra):
+            column.download_button(t(key), csv_maker(result, name), file_name=f"{name}.csv", mime="text/csv",
+                                   key=f"download_{name}_{result.run_id}")
 
 
 def show(label: str, result: RunResult) -> None:

@@ -72,25 +72,26 @@ def main() -> None:
     """Measure and print."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="2 repeats, 3 epochs, depth 10 (the script cannot rot)")
+    parser.add_argument("--quick", action="store_true",
+                        help="2 repeats, 3 epochs, Jacobians at depth 10 width 64 (the script cannot rot)")
     arguments = parser.parse_args()
     from lab.training.runtime import import_tensorflow, thread_settings
 
     import_tensorflow()
     repeats = 2 if arguments.quick else arguments.repeats
     overrides = {"training.epochs": 3} if arguments.quick else {}
-    depth = 10 if arguments.quick else 50
+    depth, width = (10, 64) if arguments.quick else (50, 256)
     runs = default_run_seconds(repeats, overrides)
-    jacobians = jacobian_seconds(depth, 256, 4, repeats)
+    jacobians = jacobian_seconds(depth, width, 4, repeats)
     seconds = runs["seconds"]
     print(f"threads {thread_settings()['intra_op_parallelism_threads']}, medians of {repeats} repeats")
     print(f"(a) default experiment{' (3 epochs)' if arguments.quick else ''}: without {seconds['without']:.2f} s, "
           f"with probe.propagation {seconds['with']:.2f} s: {runs['ratio']:.2f}x (goal <= 1.5x; "
           f"{runs['spectrum_rows']} spectrum rows)")
-    print(f"(b) Jacobians of a depth-{depth} width-256 tanh net at 4 samples, one record: {jacobians['median_seconds']:.2f} s "
-          f"warm, {jacobians['first_seconds']:.2f} s first call (goal < 2 s)")
+    print(f"(b) Jacobians of a depth-{depth} width-{width} tanh net at 4 samples, one record: "
+          f"{jacobians['median_seconds']:.2f} s warm, {jacobians['first_seconds']:.2f} s first call (goal < 2 s)")
     (results_dir() / "propagation.json").write_text(json.dumps(
-        {"default_experiment": runs, "jacobians": {"depth": depth, "width": 256, "samples": 4, **jacobians},
+        {"default_experiment": runs, "jacobians": {"depth": depth, "width": width, "samples": 4, **jacobians},
          "repeats": repeats, "quick": arguments.quick, "threads": thread_settings()}, indent=2))
 
 

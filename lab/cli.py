@@ -57,14 +57,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def print_summary(result, folder) -> None:
+    """The one-screen summary, then the signal propagation tables when the run recorded them (run, show and fix alike)."""
+    from lab.readings import report
+    from lab.readings.propagation_text import propagation_text
+
+    print(report.summary_text(result, folder))
+    propagation = propagation_text(result)
+    if propagation:
+        print(f"\n{propagation}")
+
+
 def command_run(arguments) -> int:
     """Validate, train with a progress bar, save, print the summary."""
-    from lab.readings import report
-
     overrides = dict(parse_override(text) for text in arguments.overrides)
     config = load_config(Path(arguments.config), overrides=overrides, quick=arguments.quick)
     result, folder = train_or_load(config, arguments.out)
-    print(report.summary_text(result, folder))
+    print_summary(result, folder)
     return exit_status(result)
 
 
@@ -97,7 +106,6 @@ def exit_status(result) -> int:
 
 def command_fix(arguments) -> int:
     """The app's "Fix it", headless: the saved run's config with one remedy, trained and saved, then what changed."""
-    from lab.readings import report
     from lab.readings.fix_it import applicable_remedies, comparison_sentences, remedied_config, suggested_remedy
     from lab.runs import store
 
@@ -111,7 +119,7 @@ def command_fix(arguments) -> int:
     except ValueError as error:
         raise ConfigError(f"--{error}") from None
     after, folder = train_or_load(config, arguments.out)
-    print(report.summary_text(after, folder))
+    print_summary(after, folder)
     print(f"\nFix it ({remedy}), compared with {arguments.run_dir}:")
     print("\n".join(f"- {sentence}" for sentence in comparison_sentences(before, after, remedy)))
     return exit_status(after)
@@ -193,17 +201,17 @@ def check_sweep_resources(path: Path, quick: bool) -> None:
 
 
 def command_show(arguments) -> int:
-    """Print the same summary for a saved run."""
-    from lab.readings import report
+    """Print the same summary for a saved run (the propagation tables too, when it recorded them)."""
     from lab.runs import store
 
     folder = Path(arguments.run_dir)
     if folder.suffix.lower() == ".zip" and folder.is_file():
         from lab.runs.archive import load_zip  # a run folder as the app's download gives it
 
-        print(report.summary_text(load_zip(folder.read_bytes()), folder))
-        return EXIT_OK
-    print(report.summary_text(store.load(folder), folder))
+        result = load_zip(folder.read_bytes())
+    else:
+        result = store.load(folder)
+    print_summary(result, folder)
     return EXIT_OK
 
 

@@ -28,3 +28,26 @@ def browser():
         instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
+
+
+@pytest.fixture(scope="session")
+def quick_sweep_table(tmp_path_factory):
+    """table(preset path) -> its sweep.csv frame with --quick, each sweep preset run at most once per test session.
+
+    Several modules check the same quick preset sweeps (every preset in test_sweep_presets, the isometry and
+    edge-of-chaos studies in their own modules): one run each instead of one per module.
+    """
+    from lab.sweeps.runner import run_sweep
+    from lab.sweeps.table import read_sweep_csv
+
+    tables = {}
+
+    def table(path):
+        path = Path(path).resolve()
+        if path not in tables:
+            csv, progress = run_sweep(path, tmp_path_factory.mktemp(path.stem), quick=True)
+            assert progress.failed == 0, progress.errors
+            tables[path] = read_sweep_csv(csv)
+        return tables[path]
+
+    return table

@@ -90,3 +90,13 @@ def test_kernel_cache_quick_measures_both_sides(tmp_path):
         assert len(side["rss_mb"]) == 3 and all(positive(mark) for mark in side["rss_mb"])
         assert positive(side["seconds_per_run"]) and math.isfinite(side["growth_mb_per_run"])
     assert positive(figures["time_cleared_over_kept"])
+
+
+def test_propagation_quick_measures_both_runs_and_the_jacobians(tmp_path):
+    figures = run_quick("propagation", tmp_path)
+    assert figures["quick"] is True
+    runs = figures["default_experiment"]
+    assert positive(runs["ratio"]) and all(positive(seconds) for seconds in runs["seconds"].values())
+    assert runs["ratio"] == runs["seconds"]["with"] / runs["seconds"]["without"]
+    assert runs["spectrum_rows"] > 0  # the run with probe.propagation wrote its spectrum
+    assert positive(figures["jacobians"]["median_seconds"]) and positive(figures["jacobians"]["first_seconds"])

@@ -30,9 +30,15 @@ def small(**overrides):
     return load_config({}, overrides={**SMALL, **overrides})
 
 
+# A tanh net in the ordered phase of mean field (σw² = 1 < 1.761, the boundary at σb² = 0.05): the edge_of_chaos remedy's.
+ORDERED_TANH = {"model.activation": "tanh", "model.kernel_initializer": "gaussian", "model.bias_initializer": "gaussian",
+                "model.sigma_b": 0.2236}
+
+
 @pytest.mark.parametrize("remedy", list(REMEDIES))
 def test_a_remedy_changes_its_fields_and_nothing_else(remedy):
-    base = small(**{"model.activation": "relu" if remedy in ("he_init", "leaky_relu", "rai") else "sigmoid", "model.depth": 6})
+    base = small(**{"model.activation": "relu" if remedy in ("he_init", "leaky_relu", "rai") else "sigmoid", "model.depth": 6,
+                    **(ORDERED_TANH if remedy == "edge_of_chaos" else {})})
     assert remedy in applicable_remedies(base)
     fixed = remedied_config(base, remedy)
     before, after = flatten(base), flatten(fixed)
@@ -50,6 +56,31 @@ def test_remedies_offered_follow_the_config():
     sigmoid = small(**{"model.activation": "sigmoid", "training.clip_norm": 1.0, "model.residual_every": 2})
     offered = applicable_remedies(sigmoid)
     assert {"he_init", "leaky_relu", "rai", "clip_norm", "residual"}.isdisjoint(offered) and "tanh" in offered
+
+
+def test_the_edge_of_chaos_is_offered_where_mean_field_has_a_critical_point_and_sets_its_sigma_w():
+    # Closed forms (χ1 does not depend on q for these): relu χ1 = σw²/2, so σw = √2; linear χ1 = σw², so σw = 1.
+    relu = small(**{"model.activation": "relu", "model.kernel_initializer": "gaussian", "model.sigma_w": 1.0})
+    assert remedied_config(relu, "edge_of_chaos").model.sigma_w == float(f"{math.sqrt(2):.4g}") == 1.414
+    linear = small(**{"model.activation": "linear", "model.kernel_initializer": "orthogonal", "model.sigma_w": 1.5})
+    assert remedied_config(linear, "edge_of_chaos").model.sigma_w == 1.0
+    # Not offered: relu and linear with σb > 0 (q diverges on their boundary), a kernel without σw, a net already at
+    # χ1 = 1 (tanh at σw = 1, σb = 0; relu at √2), normalisation (mean field is about plain nets), and the step
+    # function (χ1 = 0 everywhere), or gelu near its boundary, where q* jumps and no σw has χ1 within 1 % of 1.
+    refused = [small(**{"model.activation": "relu", "model.kernel_initializer": "gaussian", "model.sigma_w": 1.414}),
+               small(**{"model.activation": "tanh", "model.kernel_initializer": "glorot_uniform"})]
+    refused += [small(**{**ORDERED_TANH, **change}) for change in (
+        {"model.activation": "relu"}, {"model.activation": "linear"}, {"model.activation": "step"},
+        {"model.activation": "gelu"}, {"model.sigma_b": 0.0, "model.bias_initializer": "zeros"},
+        {"model.normalization": "layer"})]
+    for config in refused:
+        assert "edge_of_chaos" not in applicable_remedies(config), config.model
+    with pytest.raises(ValueError, match="remedy: edge_of_chaos does not change this config"):
+        remedied_config(refused[0], "edge_of_chaos")
+    # Offered for the ordered tanh net, with an orthogonal kernel too; the kernel and biases are kept.
+    for kernel in ("gaussian", "orthogonal"):
+        fixed = remedied_config(small(**{**ORDERED_TANH, "model.kernel_initializer": kernel}), "edge_of_chaos")
+        assert (fixed.model.kernel_initializer, fixed.model.sigma_b, fixed.model.sigma_w) == (kernel, 0.2236, 1.327)
 
 
 def test_an_unknown_or_useless_remedy_is_refused_by_name():
@@ -72,6 +103,12 @@ def test_suggestions_follow_the_measured_numbers():
     assert start_ratio(vanishing.layers, "preact_grad_rms") < 1e-2 and suggested_remedy(vanishing) == "batch_norm"
     dying = run(load_config("experiments/dying_relu_training.yaml", quick=True))
     assert suggested_remedy(dying) == "lower_learning_rate"
+    # A plain Gaussian tanh net: in the ordered phase its signal vanishes, in the chaotic phase it explodes on the way
+    # down (σw = 3: seeds 0-2 measured 2900-5000 times the last layer's); both point to σw on the boundary.
+    ordered = run(small(**{**ORDERED_TANH, "model.depth": 40, "model.width": 32}))
+    assert start_ratio(ordered.layers, "preact_grad_rms") < 1e-2 and suggested_remedy(ordered) == "edge_of_chaos"
+    chaotic = run(small(**{**ORDERED_TANH, "model.depth": 30, "model.width": 32, "model.sigma_w": 3.0}))
+    assert start_ratio(chaotic.layers, "preact_grad_rms") > 1e2 and suggested_remedy(chaotic) == "edge_of_chaos"
     healthy = run(small(**{"model.activation": "tanh", "model.depth": 2}))
     assert start_ratio(healthy.layers, "preact_grad_rms") >= 1e-2 and suggested_remedy(healthy) is None
 

@@ -22,7 +22,9 @@ RUN_IDS = {
     "deep_linear_gaussian": ("8fb25a6fbdfc", "8256fe786c6e"),  # issue #13: run ids of their own (no earlier run)
     "deep_linear_orthogonal": ("6774023842cc", "ed27a638614b"),
     "dying_relu_training": ("648c4f32d899", "fd2f5becb908"),
+    "edge_of_chaos_tanh": ("2fad36dee14e", "7b72551ffed7"),  # issue #13, the tour's edge of chaos: ids of their own
     "leaky_relu_rescue": ("640027124527", "0cf5759fc67f"),
+    "ordered_phase_tanh": ("eca70f4a1470", "afb3887461ce"),
     "relu_glorot_deep": ("b644c151c0eb", "a071bbd6dfb3"),
     "relu_he": ("a73e445898ff", "568ffe058083"),
     "remedies/batch_norm": ("fe542db71837", "259ae6d0e577"),

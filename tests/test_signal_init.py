@@ -132,7 +132,9 @@ def test_sigma_at_the_edges_is_accepted():
     load_config({}, overrides={"model.bias_initializer": "gaussian", "model.sigma_b": 10.0})
 
 
-def test_theory_covers_the_new_activations_but_not_sigma_initializers():
+def test_theory_covers_the_new_activations_and_sigma_initializers_only_for_a_caller_that_passes_sigma():
+    """covers() alone still refuses gaussian/orthogonal kernels and a random bias: a caller that left σw, σb out would
+    draw the σw = 1, σb = 0 profile. The sweep's depth view passes them (next test), as the experiment page does."""
     base = {"model.activation": "tanh"}
     assert theory.covers(load_config({}, overrides=base).model)
     for name in ("linear", "hard_tanh", "softsign"):
@@ -142,6 +144,31 @@ def test_theory_covers_the_new_activations_but_not_sigma_initializers():
     random_bias = {"model.bias_initializer": "gaussian", "model.sigma_b": 0.5}
     assert not theory.covers(load_config({}, overrides=random_bias).model)
     assert theory.covers(load_config({}, overrides={"model.bias_initializer": "gaussian"}).model)  # sigma_b 0: zeros
+
+
+def test_the_sweep_depth_view_draws_theory_for_sigma_w_and_sigma_b():
+    """Formerly skipped (theory.covers without σ). A linear net has χ = σw² at every hidden layer, so theory's signal
+    ratio is (depth - 1)·log10 σw whatever q is: a closed form. Cells of one line that theory tells apart (two σw at one
+    depth) get no dashed value; σb reaches the prediction (tanh: it changes q, hence χ)."""
+    from lab.sweeps.runner import plan_sweep
+    from lab.sweeps.theory_views import depth_theory
+
+    base = {"data": {"dataset": "gaussian", "num_features": 8, "num_samples": 128}, "model": {"width": 8},
+            "training": {"epochs": 0}, "probe": {"num_samples": 16}}
+    linear = {"model.activation": "linear", "model.kernel_initializer": "gaussian", "model.sigma_w": 1.5}
+    tanh = {"model.activation": "tanh", "model.kernel_initializer": "orthogonal", "model.sigma_w": 1.2,
+            "model.bias_initializer": "gaussian", "model.sigma_b": 0.8}
+    point = [{**linear, "model.bias_initializer": "zeros", "model.sigma_b": 0.0}, tanh]
+    _, _, planned = plan_sweep({"name": "s", "base": base, "grid": {"model.depth": [2, 6], "point": point}})
+    theory_rows = depth_theory(planned).set_index(["model.activation", "model.depth"])
+    for depth in (2, 6):
+        expected = (depth - 1) * np.log10(1.5)
+        assert theory_rows.loc[("linear", depth), "log10_signal_ratio"] == pytest.approx(expected, rel=1e-9)
+    without_bias = theory.predicted_ratios("tanh", "orthogonal", 6, 8, 8, 1, sigma_w=1.2, sigma_b=0.0)
+    assert abs(theory_rows.loc[("tanh", 6), "log10_signal_ratio"] - without_bias["log10_signal_ratio"]) > 0.1
+    two_sigmas = {"model.depth": [4], "model.kernel_initializer": ["gaussian"], "model.sigma_w": [1.0, 2.0]}
+    _, _, planned = plan_sweep({"name": "s", "base": base, "grid": two_sigmas})
+    assert np.isnan(depth_theory(planned)["log10_signal_ratio"]).all()
 
 
 def test_theory_of_the_new_activations_against_closed_forms():

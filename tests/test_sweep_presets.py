@@ -3,22 +3,13 @@ from pathlib import Path
 
 import pytest
 
-from lab.sweeps.runner import run_sweep
-from lab.sweeps.table import read_sweep_csv
-
 SWEEPS = Path(__file__).resolve().parent.parent / "experiments" / "sweeps"
 
 
 @pytest.fixture(scope="module")
-def quick_tables(tmp_path_factory):
-    """Each preset run once with --quick (first and last value of each axis, 3 seeds)."""
-    out = tmp_path_factory.mktemp("sweeps")
-    tables = {}
-    for path in sorted(SWEEPS.glob("*.yaml")):
-        table, progress = run_sweep(path, out / path.stem, quick=True)
-        assert progress.failed == 0
-        tables[path.stem] = read_sweep_csv(table)
-    return tables
+def quick_tables(quick_sweep_table):
+    """Each preset run once with --quick (first and last value of each axis, 3 seeds), shared with other modules."""
+    return {path.stem: quick_sweep_table(path) for path in sorted(SWEEPS.glob("*.yaml"))}
 
 
 def median(table, **where):
@@ -36,7 +27,7 @@ def test_every_sweep_preset_says_what_it_reproduces():
         assert text.startswith("# Reproduces: ") and "Expect" in text, path
 
 
-@pytest.mark.slow  # the module's quick sweeps: about 9 s
+@pytest.mark.slow  # the quick preset sweeps (shared fixture quick_sweep_table): about 2 min for all presets
 def test_depth_vs_activation(quick_tables):
     table = quick_tables["depth_vs_activation"]
     assert median(table, model__activation="sigmoid", model__depth=30) < -10  # vanished (or exactly 0: -inf)
@@ -44,14 +35,14 @@ def test_depth_vs_activation(quick_tables):
     assert median(table, model__activation="relu", model__depth=30) < median(table, model__activation="relu", model__depth=2) - 2
 
 
-@pytest.mark.slow  # the module's quick sweeps: about 9 s
+@pytest.mark.slow  # the quick preset sweeps (shared fixture quick_sweep_table): about 2 min for all presets
 def test_xavier_vs_he(quick_tables):
     table = quick_tables["xavier_vs_he"]
     assert median(table, model__kernel_initializer="glorot_uniform", model__depth=50) < -5
     assert median(table, model__kernel_initializer="he_normal", model__depth=50) > -2
 
 
-@pytest.mark.slow  # the module's quick sweeps: about 9 s
+@pytest.mark.slow  # the quick preset sweeps (shared fixture quick_sweep_table): about 2 min for all presets
 def test_born_dead(quick_tables):
     table = quick_tables["born_dead"]
     narrow_deep = table[(table["model.width"] == 2) & (table["model.depth"] == 40)]["dead_layer_start"].mean()

@@ -12,7 +12,7 @@ from lab.text.i18n import TEXT, fact_sentences
 from tests.support.app_test import APP, TIMEOUT, chart_rows
 from tests.support.frames import start_ratio  # layer 1 over the last hidden layer, read from the frame
 
-ORDER = ["step", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"]
+ORDER = ["step", "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "edge_of_chaos"]
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +50,7 @@ def test_a_sections_claim_is_its_presets_claim(tour_runs):
             expected = expected and evaluate(claim_for(item.remedy_claim).claim, remedy).holds
         assert claim_holds(item, experiment, remedy) == expected, key
     assert section("leaky_relu").remedy_claim == "leaky_relu_rescue"
+    assert section("edge_of_chaos").remedy_claim == "edge_of_chaos_tanh"
 
 
 def test_the_claims_are_tested_on_the_numbers_and_can_fail(tour_runs):
@@ -61,6 +62,9 @@ def test_the_claims_are_tested_on_the_numbers_and_can_fail(tour_runs):
     leaky = tour_runs["leaky_relu"][0]
     assert not claim_holds(section("leaky_relu"), leaky, leaky)  # ReLU as its own remedy
     assert not claim_holds(section("softmax"), *tour_runs["sigmoid"])  # 49% accuracy
+    ordered, critical = tour_runs["edge_of_chaos"]
+    assert not claim_holds(section("edge_of_chaos"), ordered, ordered)  # the ordered net's signal is not within 3x
+    assert not claim_holds(section("edge_of_chaos"), critical, critical)  # the critical net's does not vanish
 
 
 def test_facts_are_the_runs_numbers(tour_runs):
@@ -91,6 +95,14 @@ def test_facts_are_the_runs_numbers(tour_runs):
     logits = softmax.layers.query("layer_kind == 'output'").sort_values("step")["preact_grad_rms"]
     sentence = fact_sentences(section("softmax").facts(softmax))[0]
     assert f"is {logits.iloc[0]:.3g} at initialisation and {logits.iloc[-1]:.3g} at the end" in sentence
+
+    # The edge of chaos at full size (tests/test_tour_edge_of_chaos.py checks every number at quick size).
+    ordered, critical = tour_runs["edge_of_chaos"]
+    sentences = fact_sentences(section("edge_of_chaos").facts(ordered))
+    signal = start_ratio(ordered.layers, "preact_grad_rms")
+    assert f"signal is {format_ratio(signal)} of the last" in sentences[2]
+    assert f"by a factor of {signal ** (1 / 29):.3f} per layer" in sentences[3]
+    assert start_ratio(critical.layers, "preact_grad_rms") > 10 * signal
 
 
 # ---- the page -------------------------------------------------------------------------------------------

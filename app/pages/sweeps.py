@@ -1,4 +1,4 @@
-"""Sweeps page: the depth and born-dead views of a sweep, theory dashed beside; open one or run a small one."""
+"""Sweeps page: the depth, born-dead and phase-diagram views of a sweep, theory beside; open one or run a small one."""
 from __future__ import annotations
 
 import tempfile
@@ -9,6 +9,14 @@ import streamlit as st
 
 from app.shared import flash, language, show_flash, t, training_queue
 from lab import ConfigError
+from lab.charts.phase_sweep_charts import (
+    cell_settings,
+    default_column,
+    other_axes,
+    phase_sweep_chart,
+    phase_views,
+    value_columns,
+)
 from lab.charts.sweep_charts import born_dead_chart, depth_view_chart, sweep_summary_table
 from lab.contract.config_io import parse_yaml
 from lab.contract.presets import sweep_presets
@@ -33,14 +41,18 @@ def local_sweeps() -> dict[str, Path]:
 
 
 def load_views(folder: Path, name: str | None = None, quick: bool = False) -> dict:
-    """sweep.csv with the theory frames its sweep.yaml implies.
+    """sweep.csv with the theory frames its sweep.yaml implies, and mean field's per-cell settings for the phase view.
 
     name: the folder's name unless given (None for an upload, named in the visitor's language when shown).
     """
     _, _, planned = plan_sweep(folder / "sweep.yaml")
     frame = read_sweep_csv(folder / "sweep.csv")
     depth_theory, dead_theory = theory_frames(frame, planned)
-    return {"name": name, "quick": quick, "frame": frame, "depth": depth_theory, "dead": dead_theory}
+    if depth_theory is not None and depth_theory.empty:  # no cell theory covers (gaussian σw...): no columns to read
+        depth_theory = None
+    # Only a sweep over σw has a phase view: the others skip reading the planned configs' activation and σb².
+    settings = cell_settings(planned) if phase_views(frame) else None
+    return {"name": name, "quick": quick, "frame": frame, "depth": depth_theory, "dead": dead_theory, "settings": settings}
 
 
 def require_inline_base(data: bytes) -> None:
@@ -129,6 +141,31 @@ def views(view: dict) -> None:
         st.info(t("sweep_one_depth"))
     # Grid keys other than the model's keep their dotted config names, as in sweep.csv.
     st.dataframe(sweep_summary_table(frame).rename(columns=chart_labels("sweep_table", lang)), width="stretch")
+    if phase_views(frame):
+        phase_view(view)
+
+
+def phase_view(view: dict) -> None:
+    """A sweep.csv column over σw² and the depth or σb², with the other grid axes held at chosen values, theory over it."""
+    frame, lang = view["frame"], language()
+    st.subheader(t("sweep_phase_heading"))
+    axes = phase_views(frame)
+    names = {"model.depth": t("sweep_phase_depth"), "model.sigma_b": t("sweep_phase_sigma_b")}
+    y_axis = axes[0] if len(axes) == 1 else st.radio(t("sweep_phase_axis"), axes, format_func=names.get,
+                                                      horizontal=True, key="sweep_phase_axis")
+    columns = value_columns(frame)
+    if not columns:
+        st.info(t("sweep_phase_none"))
+        return
+    column = st.selectbox(t("sweep_phase_column"), columns, index=columns.index(default_column(columns)),
+                          key="sweep_phase_column")
+    others = other_axes(frame, y_axis)
+    fixed = {}
+    for place, (axis, values) in zip(st.columns(max(len(others), 1)), others.items()):
+        fixed[axis] = place.selectbox(t("sweep_phase_fixed", axis=axis), values, format_func=str, key=f"sweep_phase_{axis}")
+    chart = phase_sweep_chart(frame, y_axis, column, fixed, view.get("settings"), labels=chart_labels("phase_sweep", lang))
+    st.altair_chart(chart, width="stretch")
+    st.caption(t("sweep_phase_caption"))
 
 
 def main() -> None:

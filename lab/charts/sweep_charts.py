@@ -127,7 +127,7 @@ def _series_frame(runs: pd.DataFrame, measure: str) -> pd.DataFrame:
 
 def _theory_frame(theory: pd.DataFrame | None, measure: str, series: set[str]) -> pd.DataFrame:
     """The theory's finite predictions of the measure's quantity for the measured series, as depth, series, value."""
-    if theory is None:
+    if theory is None or theory.empty:  # no cell the theory covers (rai, normalisation): nothing dashed
         return pd.DataFrame({"depth": [], "series": [], "value": []})
     column = "log10_signal_ratio" if measure.startswith("log10_signal_ratio") else "log10_grad_ratio"
     needed = ("model.depth", "model.activation", "model.kernel_initializer", column)
@@ -246,13 +246,17 @@ def sweep_charts(sweep: pd.DataFrame, theory_depth: pd.DataFrame | None = None,
 
 
 def save_sweep_charts(sweep: pd.DataFrame, folder, theory_depth: pd.DataFrame | None = None,
-                      theory_dead: pd.DataFrame | None = None) -> list[Path]:
-    """Write sweep_charts.html and one <name>.png per chart into folder (atomically, file by file); return the paths."""
+                      theory_dead: pd.DataFrame | None = None,
+                      extra: Mapping[str, alt.TopLevelMixin] | None = None) -> list[Path]:
+    """Write sweep_charts.html and one <name>.png per chart into folder (atomically, file by file); return the paths.
+
+    extra: more charts by file name stem (the phase views, lab.charts.phase_sweep_charts), after the depth views.
+    """
     import vl_convert  # lazy: only writing PNGs needs it
 
     from lab.runs.store import write_atomic  # lazy: lab.runs.store may one day import the chart modules
 
-    charts = sweep_charts(sweep, theory_depth, theory_dead)
+    charts = {**sweep_charts(sweep, theory_depth, theory_dead), **(extra or {})}
     files = {f"{name}.png": vl_convert.vegalite_to_png(chart.to_json(), scale=1) for name, chart in charts.items()}
     # With one depth there is no view to draw: the page says so instead of being absent.
     page = (alt.vconcat(*charts.values(), spacing=40).resolve_scale(color="independent", strokeDash="independent")

@@ -1,11 +1,12 @@
 """"Fix it": a finished run's config with one remedy applied, and what the remedy changed, read from both runs.
 
 A remedy here is a named set of config changes (the same keys a config file sets, see
-experiments/remedies/): batch or layer normalisation, skip connections, an initializer, an activation,
-gradient clipping or a smaller learning rate. Which ones make sense depends on the run (He
-initialisation is for ReLU-like activations; batch normalisation is not offered to a net that already
-has it), and the one suggested first follows from what the run measured (a diverged run is offered
-clipping first, a net with dead layers leaky ReLU, a vanishing sigmoid net batch normalisation).
+experiments/remedies/): batch or layer normalisation, skip connections, an initializer, σw on the
+order-chaos boundary, an activation, gradient clipping or a smaller learning rate. Which ones make sense
+depends on the run (He initialisation is for ReLU-like activations; batch normalisation is not offered
+to a net that already has it), and the one suggested first follows from what the run measured (a
+diverged run is offered clipping first, a net with dead layers leaky ReLU, a vanishing sigmoid net batch
+normalisation, a plain Gaussian tanh net in the ordered or chaotic phase σw on the boundary).
 
 The comparison is computed from the two runs' layer frames, never from the remedy's name: the sentence
 "with batch normalisation the first layer receives 34 of the last layer's signal instead of 1.3e-12"
@@ -13,6 +14,7 @@ takes both numbers from the runs.
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +22,10 @@ from dataclasses import dataclass
 from lab.contract.config import ExperimentConfig
 from lab.contract.config_io import ConfigError, load_config
 from lab.contract.result import RunResult
+from lab.readings import phase
 from lab.readings.report import dead_layer_count, dead_share, final_accuracy, first_to_last
+from lab.science.initializers import SIGMA_W_INITIALIZERS
+from lab.science.mean_field import critical_sigma_w, mean_field
 from lab.text.i18n import fact_sentences, translate
 
 RELU_FAMILY = ("relu", "leaky_relu")
@@ -31,6 +36,53 @@ CLIP_NORM = 1.0
 LEARNING_RATE_DIVISOR = 10.0
 ADAM_LEARNING_RATE = 0.01  # as the presets that train with Adam (relu_he, dead_at_birth, softmax_multiclass)
 LEAKY_ALPHA = 0.1  # as experiments/leaky_relu_rescue.yaml: 0.01 leaves a narrow net too little slope to learn in 30 epochs
+# φ(ax) = aφ(x) for a > 0: χ1 = σw² E[φ′²] does not depend on q, so their boundary σw is the same at every σb, and at
+# σb > 0 the length map there grows without bound (q* = ∞): their one finite critical point has σb = 0.
+HOMOGENEOUS = ("relu", "leaky_relu", "linear")
+CRITICAL_DIGITS = 4  # σw on the boundary to 4 significant digits: a readable config.yaml, χ1 within 1e-3 of 1
+
+
+def critical_sigma_w_of(config: ExperimentConfig) -> float | None:
+    """The σw on the order-chaos boundary (χ1 = 1) at the config's σb, for the edge_of_chaos remedy; None where it has none.
+
+    Mean field (lab.science.mean_field) speaks of plain nets whose σw and σb the config names: a gaussian or orthogonal
+    kernel, gaussian or zero biases, no normalisation or skips. The boundary must be a critical point with a finite q*
+    (HOMOGENEOUS activations have one only at σb = 0: above it q diverges at χ1 = 1) and χ1 must be 1 to within
+    phase.CRITICAL_TOLERANCE at the rounded σw (gelu's and swish's q* jumps there, so no σw near it is critical).
+    None too for a net that is already critical: the remedy would change nothing that matters.
+    """
+    model = config.model
+    if model.kernel_initializer not in SIGMA_W_INITIALIZERS or model.normalization != "none" or model.residual_every:
+        return None
+    sigma_w2, sigma_b2, _ = phase.effective_sigma_w_squared(config)
+    if sigma_w2 is None or sigma_b2 is None:
+        return None
+    try:
+        if abs(_mean_field(model.activation, float(model.sigma_w), math.sqrt(sigma_b2), model.leaky_alpha).chi_1 - 1.0) \
+                <= phase.CRITICAL_TOLERANCE:
+            return None
+        return _critical_point(model.activation, math.sqrt(sigma_b2), model.leaky_alpha)
+    except ValueError:  # an activation mean field does not define
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def _mean_field(activation: str, sigma_w: float, sigma_b: float, leaky_alpha: float):
+    """mean_field, cached: Fix it asks on every rerun of a finished run's page (0.02-0.7 s a call)."""
+    return mean_field(activation, sigma_w, sigma_b, leaky_alpha)
+
+
+@functools.lru_cache(maxsize=64)
+def _critical_point(activation: str, sigma_b: float, leaky_alpha: float) -> float | None:
+    """critical_sigma_w rounded to CRITICAL_DIGITS where it is a critical point (see critical_sigma_w_of), else None."""
+    if activation in HOMOGENEOUS and sigma_b > 0:
+        return None
+    exact = critical_sigma_w(activation, sigma_b, leaky_alpha)
+    if not math.isfinite(exact) or not math.isfinite(_mean_field(activation, exact, sigma_b, leaky_alpha).q_star):
+        return None
+    sigma_w = float(f"{exact:.{CRITICAL_DIGITS}g}")
+    critical = abs(_mean_field(activation, sigma_w, sigma_b, leaky_alpha).chi_1 - 1.0) <= phase.CRITICAL_TOLERANCE
+    return sigma_w if critical else None
 
 
 @dataclass(frozen=True)
@@ -51,6 +103,9 @@ REMEDIES = {remedy.name: remedy for remedy in (
            lambda c: {"model.residual_every": min(RESIDUAL_EVERY, c.model.depth)}),
     Remedy("he_init", lambda c: c.model.activation in RELU_FAMILY and not c.model.kernel_initializer.startswith("he_"),
            lambda c: {"model.kernel_initializer": "he_normal"}),
+    # σw moved onto the order-chaos boundary at the same σb, the kernel and biases kept (Schoenholz et al. 2017).
+    Remedy("edge_of_chaos", lambda c: critical_sigma_w_of(c) is not None,
+           lambda c: {"model.sigma_w": critical_sigma_w_of(c)}),
     Remedy("leaky_relu", lambda c: c.model.activation == "relu",
            lambda c: {"model.activation": "leaky_relu", "model.leaky_alpha": LEAKY_ALPHA}),
     Remedy("rai", lambda c: c.model.activation in RELU_FAMILY and c.model.kernel_initializer != "rai",
@@ -110,8 +165,10 @@ def suggested_remedy(result: RunResult) -> str | None:
     """The remedy the run's own numbers point to, among those that apply; None when they point to none.
 
     Divergence points to clipping, the step function to a differentiable activation, units that died
-    during training to a smaller learning rate, layers dead at birth to leaky ReLU, and a first layer
-    receiving under 1% of the last layer's signal to He initialisation (ReLU-like) or batch normalisation.
+    during training to a smaller learning rate, layers dead at birth to leaky ReLU, a first layer
+    receiving under 1% of the last layer's signal to He initialisation (ReLU-like), σw on the order-chaos
+    boundary (a plain net mean field covers) or batch normalisation, and one receiving over 100 times it
+    (the chaotic phase) to the boundary too.
     """
     config, layers = result.config, result.layers
     wanted = []
@@ -124,8 +181,13 @@ def suggested_remedy(result: RunResult) -> str | None:
             wanted += ["lower_learning_rate"]
         if dead_layer_count(layers, "start") or dead_layer_count(layers, "end"):
             wanted += ["leaky_relu", "rai"]
-        if not first_to_last(layers, "preact_grad_rms") >= 1e-2:  # NaN (nothing passed) counts as vanished
-            wanted += ["he_init", "batch_norm"] if config.model.activation in RELU_FAMILY else ["batch_norm"]
+        signal = first_to_last(layers, "preact_grad_rms")
+        if not signal >= 1e-2:  # NaN (nothing passed) counts as vanished
+            # edge_of_chaos applies only to the plain nets mean field covers, where it is the cause's own fix
+            wanted += ["he_init", "edge_of_chaos", "batch_norm"] if config.model.activation in RELU_FAMILY else \
+                ["edge_of_chaos", "batch_norm"]
+        elif signal > 1e2:  # exploding on the way down: the chaotic phase
+            wanted += ["edge_of_chaos"]
     choices = applicable_remedies(config)
     return next((name for name in wanted if name in choices), None)
 

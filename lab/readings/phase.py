@@ -2,7 +2,8 @@
 
 effective_sigma_w_squared reads σw² and σb² off the config; where_you_are phrases the phase as (text key, values)
 facts for lab.text.i18n.fact_sentences; theory_rows iterates the length and correlation maps from a run's measured
-layer 1; phase_grid is the (σw², σb²) plane the phase diagram shades. The numbers are lab.science.mean_field's.
+layer 1; phase_grid is the (σw², σb²) plane the phase diagram shades; boundary_line and depth_scale_line are the
+boundary χ1 = 1 and ξc along σw² that the sweeps' phase view draws. The numbers are lab.science.mean_field's.
 
 Imports lab.science only.
 """
@@ -18,7 +19,7 @@ import pandas as pd
 from lab.science import theory
 from lab.science.activations import DEFAULT_LEAKY_ALPHA
 from lab.science.initializers import KERNEL_INITIALIZERS, SIGMA_W_INITIALIZERS
-from lab.science.mean_field import correlation_map, length_map, mean_field, phase_boundary
+from lab.science.mean_field import correlation_map, critical_sigma_w, length_map, mean_field, phase_boundary
 
 CRITICAL_TOLERANCE = 0.01  # |χ1 − 1| within 1 %: at the edge of chaos
 # Activations unbounded above (φ(x) ≈ x for large x): their phase diagram starts at σw² = 0, as the boundary can be low.
@@ -29,6 +30,8 @@ RELU_LIKE = ("relu", "leaky_relu", "elu", "selu", "gelu", "swish", "linear")
 SIGMA_W2_MAX, SIGMA_B2_MAX = 4.0, 0.5
 GRID_SIGMA_W2, GRID_SIGMA_B2 = 24, 16  # cells of the shaded grid (σw² × σb²)
 BOUNDARY_POINTS = 33  # σb² values the boundary line is drawn through
+LINE_POINTS = 41  # σw² values a depth-scale line (the sweeps' 6 ξc) is drawn through, evenly spaced
+NEAR_BOUNDARY = (0.001, 0.003, 0.01, 0.03, 0.1)  # and these relative distances either side of the boundary, where ξc peaks
 # Bias initializers that are random but not N(0, σb²) with a σb² the config names.
 ZERO_BIAS = ("zeros",)
 
@@ -147,6 +150,37 @@ def _phase_grid(activation: str, leaky_alpha: float) -> tuple[pd.DataFrame, pd.D
             rows.append({"sigma_w2": sigma_w2, "sigma_b2": sigma_b2, "sigma_w2_low": w_low, "sigma_w2_high": w_high,
                          "sigma_b2_low": b_low, "sigma_b2_high": b_high, "chi_1": field.chi_1, "xi_c": field.xi_c,
                          "xi_grad": field.xi_grad, "q_star": field.q_star})
-    b_values = np.linspace(0.0, top, BOUNDARY_POINTS)
-    boundary = pd.DataFrame({"sigma_b2": b_values, "sigma_w2": phase_boundary(activation, b_values, leaky_alpha)})
-    return pd.DataFrame(rows), boundary, time.perf_counter() - began
+    return pd.DataFrame(rows), boundary_line(activation, leaky_alpha, top), time.perf_counter() - began
+
+
+def boundary_line(activation: str, leaky_alpha: float, sigma_b2_high: float) -> pd.DataFrame:
+    """The order–chaos boundary χ1 = 1 through BOUNDARY_POINTS σb² from 0 to sigma_b2_high: sigma_b2, sigma_w2 (nan
+    where χ1 never reaches 1). The phase diagram and the sweeps' phase view draw it."""
+    b_values = np.linspace(0.0, float(sigma_b2_high), BOUNDARY_POINTS)
+    return pd.DataFrame({"sigma_b2": b_values, "sigma_w2": phase_boundary(activation, b_values, leaky_alpha)})
+
+
+def depth_scale_line(activation: str, sigma_b2: float, leaky_alpha: float, sigma_w2_low: float,
+                     sigma_w2_high: float) -> tuple[pd.DataFrame, float]:
+    """_depth_scale_line's, with α kept only for leaky_relu (as phase_grid): one cached line per σb² and range."""
+    alpha = float(leaky_alpha) if activation == "leaky_relu" else DEFAULT_LEAKY_ALPHA
+    return _depth_scale_line(activation, float(sigma_b2), alpha, float(sigma_w2_low), float(sigma_w2_high))
+
+
+@functools.lru_cache(maxsize=64)
+def _depth_scale_line(activation: str, sigma_b2: float, leaky_alpha: float, sigma_w2_low: float,
+                      sigma_w2_high: float) -> tuple[pd.DataFrame, float]:
+    """(line, boundary σw²) at one σb²: mean field's chi_1, xi_c and q_star at LINE_POINTS σw² across [low, high] and
+    at NEAR_BOUNDARY relative distances either side of the boundary σw² (critical_sigma_w², nan if none), where ξc
+    diverges and an even grid would cut its peak short. Measured: about 1 s for tanh (the chaotic side's 2-D
+    expectations), cached."""
+    sigma_b = math.sqrt(sigma_b2)
+    critical = critical_sigma_w(activation, sigma_b, leaky_alpha) ** 2
+    points = set(np.linspace(sigma_w2_low, sigma_w2_high, LINE_POINTS).tolist())
+    if math.isfinite(critical):
+        points |= {critical * (1 + sign * gap) for gap in NEAR_BOUNDARY for sign in (-1, 1)}
+    rows = []
+    for sigma_w2 in sorted(point for point in points if sigma_w2_low <= point <= sigma_w2_high and point > 0):
+        field = mean_field(activation, math.sqrt(sigma_w2), sigma_b, leaky_alpha)
+        rows.append({"sigma_w2": sigma_w2, "chi_1": field.chi_1, "xi_c": field.xi_c, "q_star": field.q_star})
+    return pd.DataFrame(rows, columns=["sigma_w2", "chi_1", "xi_c", "q_star"]), critical

@@ -127,6 +127,67 @@ FIGURE_COLUMNS = (
 )
 
 
+# Added only for runs with probe.propagation (a sweep without it keeps the columns above, byte for byte): at the last
+# hidden layer L, J = dz_L/dz_1, the whole hidden stack's Jacobian that the isometry papers plot (Pennington et al. 2017).
+# The spread is log10(jac_max / jac_min), each the mean over the Jacobian samples: infinite (or ~100 decades of
+# rounding) wherever J is singular, as every ReLU net's is (a dead unit zeroes a row). The upper spread
+# log10(jac_max / rms) stays finite there: how far the largest singular value stands above the root mean square.
+# q_last_start lets a reader check that the last layer sits at q* (mean field's fixed point), where isometry is claimed.
+PROPAGATION_FIGURE_COLUMNS = ("log10_jac_spread_start", "log10_jac_spread_end", "log10_jac_mean_sq_start",
+                              "log10_jac_max_over_rms_start", "q_last_start")
+# Added only for trained runs (training.epochs > 0): the mean of val_accuracy over the recorded epochs (1 to the last),
+# the area under the learning curve per epoch: higher means learned sooner, not only learned in the end.
+TRAINING_FIGURE_COLUMNS = ("val_accuracy_mean",)
+
+
+def figure_columns(config) -> tuple[str, ...]:
+    """sweep.csv's figure columns for a run of this config: the classic ones, then those its probes and training add."""
+    return (*FIGURE_COLUMNS, *(PROPAGATION_FIGURE_COLUMNS if config.probe.propagation else ()),
+            *(TRAINING_FIGURE_COLUMNS if config.training.epochs > 0 else ()))
+
+
+def run_figures(result: RunResult) -> dict:
+    """One run's row of figures in sweep.csv: figures(), then the propagation and training figures its config asks for."""
+    config = result.config
+    row = figures(result.layers, config.model.depth, result.summary)
+    if config.probe.propagation:
+        row.update(propagation_figures(result.propagation, config.model.depth))
+    if config.training.epochs > 0:
+        row["val_accuracy_mean"] = learning_curve_mean(result.history)
+    return row
+
+
+def log10_spread(largest: float, smallest: float) -> float:
+    """log10(largest / smallest) of singular values: inf when only the smallest is 0, NaN when undefined."""
+    if not (math.isfinite(largest) and math.isfinite(smallest)) or largest <= 0 or smallest < 0:
+        return float("nan")
+    return float("inf") if smallest == 0 else math.log10(largest / smallest)
+
+
+def propagation_figures(propagation: pd.DataFrame, depth: int) -> dict:
+    """At the last hidden layer: the Jacobian's spread at the first and last step; its mean squared singular value,
+    upper spread and q at the first step (NaN where the frame has no row for that layer)."""
+    row = dict.fromkeys(PROPAGATION_FIGURE_COLUMNS, float("nan"))
+    last_layer = propagation[propagation["layer"] == depth]
+    if last_layer.empty:
+        return row
+    for moment, step in (("start", last_layer["step"].min()), ("end", last_layer["step"].max())):
+        at_step = last_layer[last_layer["step"] == step].iloc[0]
+        row[f"log10_jac_spread_{moment}"] = log10_spread(float(at_step["jac_max"]), float(at_step["jac_min"]))
+        if moment == "start":
+            mean_square = float(at_step["jac_mean_sq"])
+            row["log10_jac_mean_sq_start"] = log10_ratio(mean_square, 1.0)
+            row["log10_jac_max_over_rms_start"] = log10_spread(float(at_step["jac_max"]), math.sqrt(max(mean_square, 0.0)))
+            row["q_last_start"] = float(at_step["q"])
+    return row
+
+
+def learning_curve_mean(history: pd.DataFrame) -> float:
+    """The mean of val_accuracy over the recorded epochs; NaN without any, or when one is not a number."""
+    values = history["val_accuracy"].to_numpy(dtype=np.float64)
+    return float(values.mean()) if values.size and np.isfinite(values).all() else float("nan")
+
+
 def log10_ratio(first: float, last: float) -> float:
     """log10(first / last): -inf when only the first is exactly 0, NaN when undefined (last 0, or NaN)."""
     if not (math.isfinite(first) and math.isfinite(last)) or last <= 0:

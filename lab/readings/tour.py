@@ -1,12 +1,13 @@
 """The guided tour: the tutorial's sections in order, each a claim, a preset, a remedy and the measured facts.
 
 Sections follow the tutorial: the step function, sigmoid and the vanishing gradient, tanh, ReLU and
-dying ReLU, leaky ReLU, softmax for multiclass. Each names a preset in experiments/ (its live
-experiment) and, except softmax, a remedy of lab.readings.fix_it applied to that preset. What the page shows
-as measured comes from each section's `facts`, computed from the runs' frames: the text holds only the claim
-and the sentence templates. `claim_holds` tests the claim on the numbers with the claim of the section's preset
-(its YAML, read by lab.readings.claims), so a run that does not bear a claim out is shown as qualifying it, not
-as confirming it, and the tour tests exactly what the preset's tests and docs/presets.md state.
+dying ReLU, leaky ReLU, softmax for multiclass; then why depth matters, the edge of chaos (issue #13).
+Each names a preset in experiments/ (its live experiment) and, except softmax, a remedy of
+lab.readings.fix_it applied to that preset. What the page shows as measured comes from each section's
+`facts`, computed from the runs' frames: the text holds only the claim and the sentence templates.
+`claim_holds` tests the claim on the numbers with the claim of the section's preset (its YAML, read by
+lab.readings.claims), so a run that does not bear a claim out is shown as qualifying it, not as
+confirming it, and the tour tests exactly what the preset's tests and docs/presets.md state.
 """
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from lab.contract.presets import EXPERIMENTS
 from lab.contract.result import RunResult
 from lab.readings.claims import claim_for, evaluate, number_text
 from lab.readings.fix_it import format_ratio, remedied_config
+from lab.readings.phase import effective_sigma_w_squared, where_you_are
 from lab.readings.report import dead_layer_count, dead_share, final_accuracy, first_to_last, hidden_rows
+from lab.science.mean_field import mean_field
 from lab.text.i18n import fact_sentences, translate
 
 Fact = tuple[str, dict]
@@ -113,6 +116,38 @@ def softmax_facts(result: RunResult) -> list[Fact]:
             accuracy_fact(result)]
 
 
+def depth_scale_fact(result: RunResult) -> Fact:
+    """The signal's measured factor per layer beside mean field's √χ1 = e^(−1/(2ξ)) at q*, and that factor over the net.
+
+    χ1 is the squared signal's factor per layer, so the signal's is its square root; the measured factor is the geometric
+    mean over the depth − 1 layers from the last hidden layer down to the first (per_layer_factor), which includes the
+    first layers' approach from q₁ to q*.
+    """
+    sigma_w2, sigma_b2, _ = effective_sigma_w_squared(result.config)
+    model = result.config.model
+    field = mean_field(model.activation, math.sqrt(sigma_w2), math.sqrt(sigma_b2), model.leaky_alpha)
+    theory = math.sqrt(field.chi_1)
+    return ("tour_fact_depth_scale", {"measured": f"{per_layer_factor(result, 'preact_grad_rms'):.3f}",
+                                      "theory": f"{theory:.3f}", "layers": model.depth - 1,
+                                      "predicted": format_ratio(theory ** (model.depth - 1))})
+
+
+def edge_fact(config: ExperimentConfig) -> Fact:
+    """Where the edge_of_chaos remedy moves σw: σw² on the boundary at the same σb², and mean field's χ1 there."""
+    remedied = remedied_config(config, "edge_of_chaos")
+    sigma_w2, sigma_b2, _ = effective_sigma_w_squared(remedied)
+    model = remedied.model
+    field = mean_field(model.activation, math.sqrt(sigma_w2), math.sqrt(sigma_b2), model.leaky_alpha)
+    return ("tour_fact_edge", {"sigma_w2": f"{sigma_w2:.4g}", "sigma_b2": f"{sigma_b2:.3g}", "chi_1": f"{field.chi_1:.3f}"})
+
+
+def edge_of_chaos_facts(result: RunResult) -> list[Fact]:
+    """Mean field's phase sentences for the net, the signal's first-to-last ratio and its factor per layer beside
+    theory's, where the remedy moves σw, and the accuracy (the remedy's own numbers are the comparison's)."""
+    return [*where_you_are(result.config), ratio_fact(result, "preact_grad_rms"), depth_scale_fact(result),
+            edge_fact(result.config), accuracy_fact(result)]
+
+
 @dataclass(frozen=True)
 class TourSection:
     """One section: its text key, preset (whose claim the section tests), remedy (a lab.readings.fix_it remedy or
@@ -149,6 +184,9 @@ SECTIONS = (
     # The dead-at-birth net, and with leaky ReLU (the remedy's config is leaky_relu_rescue.yaml's) it learns.
     TourSection("leaky_relu", "dead_at_birth", "leaky_relu", leaky_facts, remedy_claim="leaky_relu_rescue"),
     TourSection("softmax", "softmax_multiclass", None, softmax_facts),
+    # A 30-layer tanh net in the ordered phase, and with σw on the order-chaos boundary (the remedy's config is
+    # edge_of_chaos_tanh.yaml's) its signal reaches the first layer.
+    TourSection("edge_of_chaos", "ordered_phase_tanh", "edge_of_chaos", edge_of_chaos_facts, remedy_claim="edge_of_chaos_tanh"),
 )
 
 
@@ -161,9 +199,12 @@ def section(key: str) -> TourSection:
 
 
 def claim_text(tour_section: TourSection, language: str = "en") -> str:
-    """The section's claim in language, its number read from the preset's claim (one threshold, one home)."""
+    """The section's claim in language, its numbers read from the preset's claim and, for a section whose remedy makes
+    a claim of its own, that preset's (remedy_threshold): one threshold, one home."""
     threshold = number_text(claim_for(tour_section.preset).claim.threshold)
-    return translate(f"tour_{tour_section.key}_claim", language, threshold=threshold)
+    remedy = {} if tour_section.remedy_claim is None else {
+        "remedy_threshold": number_text(claim_for(tour_section.remedy_claim).claim.threshold)}
+    return translate(f"tour_{tour_section.key}_claim", language, threshold=threshold, **remedy)
 
 
 def claim_holds(tour_section: TourSection, run: RunResult, remedy: RunResult | None) -> bool:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import atexit
 import math
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from lab.contract.config_io import ConfigError, config_to_yaml, run_id_of_yaml
+from lab.readings.report import run_figures
 from lab.runs.store import folder_name, is_complete, save, write_atomic
 from lab.sweeps.sweep_config import PlannedRun, SweepConfig, expand, expanded_yaml, load_sweep
-from lab.readings.report import figures
 from lab.sweeps.table import error_row, identity, row_from_folder, table
 
 ENGINES = ("local", "ray")
@@ -133,7 +133,8 @@ def run_ray(groups: list[list[str]], workers: int, address: str | None, fast: bo
     import lab
     from lab.sweeps.worker import run_batch
 
-    runtime_env = {"py_modules": [str(Path(lab.__file__).parent)], "env_vars": {"LAB_TF_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}}
+    runtime_env = {"py_modules": [str(Path(lab.__file__).parent)],
+                   "env_vars": {"LAB_TF_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}}
     started_here = not ray.is_initialized()
     if started_here:
         options = {"address": address} if address else {"num_cpus": workers, "include_dashboard": False}
@@ -177,7 +178,7 @@ def run_sweep(source, out_dir, workers: int = 1, engine: str = "local", address:
     progress = SweepProgress(total=len(planned), done=len(planned) - len(pending), skipped=len(planned) - len(pending))
     if on_progress:
         on_progress(progress)
-    grid_keys = list(sweep.grid)
+    grid_keys = sweep.grid_keys  # a tied axis contributes its dotted keys, one column each
     rows, failed = {}, set()
     groups = [[texts[item.index] for item in group] for group in batches(pending, workers)]
     by_yaml = {texts[item.index]: item for item in pending}
@@ -194,7 +195,7 @@ def run_sweep(source, out_dir, workers: int = 1, engine: str = "local", address:
                 progress.errors.append(f"run {item.index} (cell {item.cell}, seed {item.seed}): {error}")
             elif result is not None:  # from Ray: the driver writes the folder (summary.json last)
                 save(result, runs_dir)
-                rows[item.index] = {**identity(item, grid_keys, result.run_id), **figures(result.layers, item.config.model.depth, result.summary)}
+                rows[item.index] = {**identity(item, grid_keys, result.run_id), **run_figures(result)}
             else:  # a local worker wrote the folder itself
                 rows[item.index] = {**identity(item, grid_keys, ids[item.index]), **row_figures}
             progress.done += 1
@@ -215,9 +216,11 @@ def run_sweep(source, out_dir, workers: int = 1, engine: str = "local", address:
 
 
 def write_sweep_charts(frame, planned: list[PlannedRun], out: Path) -> None:
-    """The depth and born-dead views, with theory, beside sweep.csv (only where they apply)."""
+    """The depth, born-dead and phase views, with theory, beside sweep.csv (only where they apply)."""
+    from lab.charts.phase_sweep_charts import cell_settings, phase_sweep_charts, phase_views
     from lab.charts.sweep_charts import save_sweep_charts
     from lab.sweeps.theory_views import theory_frames
 
     depth_theory, dead_theory = theory_frames(frame, planned)
-    save_sweep_charts(frame, out, theory_depth=depth_theory, theory_dead=dead_theory)
+    phase = phase_sweep_charts(frame, cell_settings(planned)) if phase_views(frame) else {}
+    save_sweep_charts(frame, out, theory_depth=depth_theory, theory_dead=dead_theory, extra=phase)

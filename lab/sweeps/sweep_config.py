@@ -1,18 +1,28 @@
-"""Sweep files: a base experiment, a grid of dotted keys and seeds, expanded into validated run configs."""
+"""Sweep files: a base experiment, a grid (dotted keys; tied axes set several at once) and seeds, expanded into run configs."""
 from __future__ import annotations
 
 import difflib
 import itertools
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lab.contract.config import NAME_PATTERN, ExperimentConfig
 from lab.contract.config_io import (
-    ConfigError, apply_overrides, apply_quick, dump_yaml, flatten, parse_yaml, read_text, shorten, source_to_mapping, validate,
+    ConfigError,
+    apply_overrides,
+    apply_quick,
+    dump_yaml,
+    flatten,
+    parse_yaml,
+    read_text,
+    shorten,
+    source_to_mapping,
+    validate,
 )
 
 MAX_SWEEP_RUNS = 20_000  # cells x seeds; a bigger study belongs in several sweeps (or a typo in a grid)
@@ -25,14 +35,18 @@ GRID_KEYS = tuple(key for key in flatten(ExperimentConfig()) if key not in ("see
 
 
 class SweepConfig(BaseModel):
-    """name, base (inline config or a path relative to the sweep file), grid of dotted keys, seeds."""
+    """name, base (inline config or a path relative to the sweep file), grid, seeds.
+
+    The grid's axes: a dotted key with its values, or a tied axis, a name without dots listing mappings of
+    dotted keys that each set those keys together (every entry the same keys). Cells are their product.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     name: str = Field(pattern=NAME_PATTERN)
-    base: Union[dict, str] = Field(default_factory=dict)
+    base: dict | str = Field(default_factory=dict)
     grid: dict[str, list] = Field(min_length=1)
-    seeds: Union[int, list[int]] = 1
+    seeds: int | list[int] = 1
 
     @field_validator("base", mode="before")
     @classmethod
@@ -45,19 +59,24 @@ class SweepConfig(BaseModel):
     @field_validator("grid")
     @classmethod
     def _axes_are_known_and_non_empty(cls, grid: dict) -> dict:
-        """Every axis is a known dotted field and lists at least one value, without repeats."""
+        """Every axis is a known dotted field, or a tied axis of same-keyed entries, and lists distinct values."""
+        varied_by = {}  # dotted key -> the axis that varies it: one axis per key
         for key, values in grid.items():
-            if key in ("seed", "name"):
-                raise ValueError(f"grid.{key}: set by the sweep itself "
-                                 "(seeds: lists the seeds; every run is named after the sweep)")
-            if key not in GRID_KEYS:
-                close = difflib.get_close_matches(key, GRID_KEYS, n=1)
-                hint = f" did you mean '{close[0]}'?" if close else ""
-                raise ValueError(f"grid.{key}: unknown key;{hint} a grid key is a dotted field such as model.depth")
+            # A name without dots listing mappings is a tied axis; a name listing plain values, a misspelt field.
+            tied = _tied_axis_name(key) and any(isinstance(value, dict) for value in values)
+            if not tied and not (_tied_axis_name(key) and not values):  # an empty tied axis is told so below
+                _check_dotted_key(f"grid.{key}", key, tied_hint="." not in key)
             if not values:
-                raise ValueError(f"grid.{key}: needs at least one value")
+                also = "" if "." in key else " (a tied axis: at least one mapping of dotted keys)"
+                raise ValueError(f"grid.{key}: needs at least one value{also}")
+            entry_keys = _tied_axis_keys(key, values) if tied else [key]
             if len({_identity(value) for value in values}) != len(values):
-                raise ValueError(f"grid.{key}: a value is listed twice")
+                raise ValueError(f"grid.{key}: {'an entry' if tied else 'a value'} is listed twice")
+            for dotted in entry_keys:
+                if dotted in varied_by:
+                    raise ValueError(f"grid.{key}: sets {dotted}, which grid.{varied_by[dotted]} varies already; "
+                                     "each dotted key belongs to one axis")
+                varied_by[dotted] = key
         return grid
 
     @field_validator("seeds", mode="before")
@@ -81,13 +100,79 @@ class SweepConfig(BaseModel):
         return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
 
     @property
+    def grid_keys(self) -> list[str]:
+        """The dotted keys the grid varies, in grid order (a tied axis' keys in its place): sweep.csv's grid columns."""
+        return [dotted for key, values in self.grid.items() for dotted in (values[0] if is_tied(key) else [key])]
+
+    def cells(self) -> list[dict]:
+        """Every grid cell as {dotted key: value}, in grid order (the last axis varies fastest)."""
+        axes = [[entry if is_tied(key) else {key: entry} for entry in values] for key, values in self.grid.items()]
+        keys = self.grid_keys
+        return [_merged(entries, keys) for entries in itertools.product(*axes)]
+
+    @property
     def run_count(self) -> int:
         """cells x seeds, computed without expanding the grid."""
         return math.prod(len(values) for values in self.grid.values()) * len(self.seed_list)
 
 
+def is_tied(key: str) -> bool:
+    """Whether a (validated) grid key names a tied axis: plain axes are dotted fields, tied axes' names have no dot."""
+    return "." not in key
+
+
+# Top-level names of an experiment (sections, seed, name): `model: [{depth: 2}]` is a misplaced section, not an axis.
+CONFIG_NAMES = tuple(ExperimentConfig.model_fields)
+
+
+def _tied_axis_name(key: str) -> bool:
+    """A name a tied axis may have: no dots (plain axes are dotted fields), none of an experiment's top-level names,
+    NAME_PATTERN's letters."""
+    return "." not in key and key not in CONFIG_NAMES and re.fullmatch(NAME_PATTERN, key) is not None
+
+
+def _check_dotted_key(where: str, key, tied_hint: bool = False) -> None:
+    """A key a grid may vary, or one line naming where it stands and what is allowed."""
+    if key in ("seed", "name"):
+        raise ValueError(f"{where}: set by the sweep itself (seeds: lists the seeds; every run is named after the sweep)")
+    if key not in GRID_KEYS:
+        close = difflib.get_close_matches(str(key), GRID_KEYS, n=1)
+        hint = f" did you mean '{close[0]}'?" if close else ""
+        tied = (" (or a name without dots whose values are mappings of dotted keys: a tied axis)" if tied_hint else "")
+        raise ValueError(f"{where}: unknown key;{hint} a grid key is a dotted field such as model.depth{tied}")
+
+
+def _tied_axis_keys(name: str, entries: list) -> list[str]:
+    """The dotted keys every entry of tied axis `name` sets (the first entry's order); one line per refusal."""
+    for number, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict):
+            raise ValueError(f"grid.{name}: entry {number} is not a mapping (got {shorten(entry, limit=40)}); a tied axis "
+                             "lists mappings of dotted keys, such as {model.activation: tanh, model.sigma_w: 1.0}")
+    first = list(entries[0])
+    for number, entry in enumerate(entries, start=1):
+        if not entry:
+            raise ValueError(f"grid.{name}: entry {number} sets no key; each entry of a tied axis sets dotted keys together")
+        for key in entry:
+            _check_dotted_key(f"grid.{name} entry {number}: {key}", key)
+        if set(entry) != set(first):
+            raise ValueError(f"grid.{name}: entry {number} sets {', '.join(entry)} but entry 1 sets {', '.join(first)}; "
+                             "every entry of a tied axis sets the same keys")
+    return first
+
+
+def _merged(entries: tuple[dict, ...], keys: list[str]) -> dict:
+    """One cell: the axes' entries merged, in the grid's key order."""
+    values = {key: value for entry in entries for key, value in entry.items()}
+    return {key: values[key] for key in keys}
+
+
 def _identity(value):
-    """What makes two grid values the same: their repr (so NaN equals NaN), or the int when too long to print."""
+    """What makes two grid values the same: their repr (so NaN equals NaN), or the int when too long to print.
+
+    A tied axis' entries are the same whatever order they list their keys in.
+    """
+    if isinstance(value, dict):
+        return tuple(sorted((str(key), _identity(item)) for key, item in value.items()))
     try:
         return repr(value)
     except ValueError:
@@ -145,8 +230,7 @@ def check_run_count(sweep: SweepConfig) -> None:
 def expand(sweep: SweepConfig, base: dict, quick: bool = False) -> list[PlannedRun]:
     """Every run in grid order, then seed order; every cell validated before anything runs."""
     check_run_count(sweep)  # again: a SweepConfig may be made by hand, not through load_sweep
-    keys = list(sweep.grid)
-    cells = [dict(zip(keys, values)) for values in itertools.product(*(sweep.grid[key] for key in keys))]
+    cells = sweep.cells()
     seeds = sweep.seed_list
     planned = []
     for cell_index, cell in enumerate(cells):
@@ -176,5 +260,6 @@ def expanded_yaml(sweep: SweepConfig, base: dict, planned: list[PlannedRun], qui
         resolved = source_to_mapping(base)  # valid only together with the grid: keep it as written
     resolved.pop("seed", None)
     document = {"name": sweep.name, "base": resolved, "grid": sweep.grid, "seeds": sweep.seed_list}
-    header = f"# Expanded sweep: {len(planned)} runs ({len(planned) // len(sweep.seed_list)} grid cells x {len(sweep.seed_list)} seeds).\n"
+    seeds = len(sweep.seed_list)
+    header = f"# Expanded sweep: {len(planned)} runs ({len(planned) // seeds} grid cells x {seeds} seeds).\n"
     return header + dump_yaml(document, default_flow_style=None)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from lab.contract.config_io import flatten
-from lab.readings.report import FIGURE_COLUMNS, figures
+from lab.readings.report import figure_columns, run_figures
 from lab.runs import store
 from lab.sweeps.sweep_config import PlannedRun
 
@@ -24,14 +24,17 @@ def identity(planned: PlannedRun, grid_keys: list[str], run_id: str) -> dict:
 
 
 def row_from_folder(folder: Path, planned: PlannedRun, grid_keys: list[str], run_id: str) -> dict:
-    """A finished run's row, read back from its folder through lab.runs.store (summary and layers, validated)."""
-    result = store.load(folder, frames=("layers",))
-    return {**identity(planned, grid_keys, run_id), **figures(result.layers, planned.config.model.depth, result.summary)}
+    """A finished run's row, read back from its folder through lab.runs.store (summary, layers and the frames its
+    config's figures need: propagation with probe.propagation, history when trained; validated)."""
+    config = planned.config
+    frames = ("layers", *(["propagation"] if config.probe.propagation else []), *(["history"] if config.training.epochs else []))
+    result = store.load(folder, frames=frames)
+    return {**identity(planned, grid_keys, run_id), **run_figures(result)}
 
 
 def error_row(planned: PlannedRun, grid_keys: list[str], run_id: str) -> dict:
     """The row of a run that failed with an exception (it has no folder; a rerun retries it)."""
-    row = {**identity(planned, grid_keys, run_id), **{column: float("nan") for column in FIGURE_COLUMNS}}
+    row = {**identity(planned, grid_keys, run_id), **{column: float("nan") for column in figure_columns(planned.config)}}
     row.update(status="error", dead_layer_start=False, dead_layer_end=False)
     return row
 

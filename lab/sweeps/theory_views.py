@@ -1,36 +1,61 @@
 """What theory predicts for the cells of a sweep: the dashed lines of the depth and born-dead views."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from lab.science import theory
 from lab.science.theory import bias_value
 from lab.sweeps.sweep_config import PlannedRun
 
-THEORY_ACTIVATIONS = ("step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish")
+DEPTH_THEORY_COLUMNS = ("model.depth", "model.activation", "model.kernel_initializer", "log10_signal_ratio", "log10_grad_ratio")
 
 
 def depth_theory(planned: list[PlannedRun]) -> pd.DataFrame:
-    """Predicted log10 first-to-last ratios for every distinct (depth, activation, initializer) of the sweep."""
-    rows, seen = [], set()
+    """Predicted log10 first-to-last ratios for every distinct (depth, activation, initializer) of the sweep.
+
+    σw and σb are passed (gaussian and orthogonal kernels, gaussian biases: theory.covers with_sigma). The depth
+    view draws one line per (activation, initializer): where the sweep holds cells of one such line and depth
+    whose predictions of a ratio differ (a grid over sigma_w, or over width for the grad ratio), no single dashed
+    value is right, so that ratio is NaN there and the view draws no theory at that point.
+    """
+    predictions: dict[tuple, set] = {}
     for item in planned:
         model, data = item.config.model, item.config.data
-        key = (model.depth, model.activation, model.kernel_initializer)
-        if key in seen or model.activation not in THEORY_ACTIVATIONS or not theory.covers(model):
+        if not theory.covers(model, with_sigma=True):
             continue
-        seen.add(key)
         outputs = 1 if model.output_activation == "sigmoid" else data.num_classes
-        ratios = theory.predicted_ratios(model.activation, model.kernel_initializer, model.depth, model.width,
-                                         data.num_features, outputs, bias_value(model.bias_initializer), model.leaky_alpha)
-        rows.append({"model.depth": model.depth, "model.activation": model.activation,
-                     "model.kernel_initializer": model.kernel_initializer, **ratios})
-    return pd.DataFrame(rows)
+        sigma_b = model.sigma_b if model.bias_initializer == "gaussian" else 0.0  # a gaussian bias adds σb² to q
+        inputs = (model.activation, model.kernel_initializer, model.depth, model.width, data.num_features, outputs,
+                  bias_value(model.bias_initializer), model.leaky_alpha, model.sigma_w, sigma_b)
+        predictions.setdefault((model.depth, model.activation, model.kernel_initializer), set()).add(inputs)
+    rows = []
+    for (depth, activation, initializer), distinct in predictions.items():
+        ratios = [_ratios(inputs) for inputs in sorted(distinct, key=repr)]
+        agreed = {name: value if all(_same(value, other[name]) for other in ratios) else math.nan
+                  for name, value in ratios[0].items()}
+        rows.append({"model.depth": depth, "model.activation": activation, "model.kernel_initializer": initializer, **agreed})
+    # With its columns even when empty (no cell covered, e.g. a sweep over normalisation): the views read them.
+    return pd.DataFrame(rows, columns=list(DEPTH_THEORY_COLUMNS))
+
+
+def _ratios(inputs: tuple) -> dict:
+    """theory.predicted_ratios for (activation, initializer, depth, width, features, outputs, bias, alpha, σw, σb)."""
+    *positional, sigma_w, sigma_b = inputs
+    return theory.predicted_ratios(*positional, sigma_w=sigma_w, sigma_b=sigma_b)
+
+
+def _same(first: float, second: float) -> bool:
+    """Whether two predictions agree to plotting precision (cells that differ only in what theory ignores)."""
+    return math.isclose(first, second, rel_tol=1e-9, abs_tol=1e-9)
 
 
 def dead_theory(planned: list[PlannedRun]) -> pd.DataFrame | None:
     """The born-dead bound per (width, depth), where its assumptions hold: ReLU, zero bias (else None)."""
     models = [item.config.model for item in planned]
-    if any(model.activation != "relu" or bias_value(model.bias_initializer) != 0.0 or not theory.covers(model) for model in models):
+    if any(model.activation != "relu" or bias_value(model.bias_initializer) != 0.0 or not theory.covers(model)
+           for model in models):
         return None
     pairs = sorted({(model.width, model.depth) for model in models})
     return pd.DataFrame([{"model.width": width, "model.depth": depth, "bound": theory.born_dead_bound(width, depth)}

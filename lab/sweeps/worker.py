@@ -3,7 +3,8 @@
 Runs at initialisation (`epochs: 0`) are the bulk of depth and born-dead studies. Building and tracing a
 Keras model costs far more than measuring it, so a worker builds each architecture once and, for each
 seed, re-initialises its weights exactly as a fresh build would (lab.training.models.reinitialize: every variable,
-normalisation scales, moving statistics and skip projections included) and reuses the traced probe. The cache below is per worker process (a sweep worker, never the app).
+normalisation scales, moving statistics and skip projections included) and reuses the traced probe. The cache
+below is per worker process (a sweep worker, never the app).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from lab.contract.config import ExperimentConfig
 from lab.contract.config_io import load_config, run_id_of_yaml
 
 MAX_CACHED_ARCHITECTURES = 4
-_ARCHITECTURES: "OrderedDict[str, tuple]" = OrderedDict()
+_ARCHITECTURES: OrderedDict[str, tuple] = OrderedDict()
 
 
 def architecture_key(config: ExperimentConfig, num_features: int, num_classes: int) -> str:
@@ -59,20 +60,30 @@ def run_batch(config_yamls: list[str], fast: bool = True, runs_dir: str | None =
     returns only its figures: writing 1,600 folders from one driver process was the bottleneck. On Ray
     (no shared disk assumed) results travel back and the driver writes.
     """
-    outcomes = []
-    for text in config_yamls:
-        try:
-            # The sweep made text with config_to_yaml: its hash is the run id (no second dump).
-            result = run_one(load_config(text), fast, run_id_of_yaml(text))
-            if runs_dir is None:
-                outcomes.append((text, result, "", None))
-            else:
-                from lab.runs.store import save
-                from lab.readings.report import figures
+    from threadpoolctl import threadpool_limits  # scikit-learn's dependency
 
-                save(result, runs_dir)
-                outcomes.append((text, None, "", figures(result.layers, result.config.model.depth, result.summary)))
-        except Exception as error:  # noqa: BLE001 - reported as the run's status 'error', with its cause
-            last = traceback.extract_tb(error.__traceback__)[-1]
-            outcomes.append((text, None, f"{type(error).__name__}: {error} ({last.filename.split('/')[-1]}:{last.lineno})", None))
+    outcomes = []
+    # One BLAS thread, like TensorFlow's one thread per worker: with numpy's default threads on cores already full,
+    # the propagation probe's SVDs and the orthogonal initializer's QRs took most of a sweep (isometry.yaml --quick:
+    # 123 s of CPU, 20 s with one thread). OpenBLAS gives bit-identical results either way at these sizes (checked).
+    with threadpool_limits(limits=1, user_api="blas"):
+        for text in config_yamls:
+            outcomes.append(_run_text(text, fast, runs_dir))
     return outcomes
+
+
+def _run_text(text: str, fast: bool, runs_dir: str | None) -> tuple:
+    """One run_batch outcome."""
+    try:
+        # The sweep made text with config_to_yaml: its hash is the run id (no second dump).
+        result = run_one(load_config(text), fast, run_id_of_yaml(text))
+        if runs_dir is None:
+            return text, result, "", None
+        from lab.readings.report import run_figures
+        from lab.runs.store import save
+
+        save(result, runs_dir)
+        return text, None, "", run_figures(result)
+    except Exception as error:  # noqa: BLE001 - reported as the run's status 'error', with its cause
+        last = traceback.extract_tb(error.__traceback__)[-1]
+        return text, None, f"{type(error).__name__}: {error} ({last.filename.split('/')[-1]}:{last.lineno})", None

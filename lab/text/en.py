@@ -166,6 +166,7 @@ TEXT = {
     "remedy_adam": "Adam (learning rate 0.01)",
     "remedy_clip_norm": "gradient clipping (norm ≤ 1)",
     "remedy_lower_learning_rate": "a 10× smaller learning rate",
+    "remedy_edge_of_chaos": "σw on the edge of chaos (χ1 = 1)",  # issue #13: lab.readings.fix_it's edge_of_chaos
     # Guided tour: the page, the facts measured, and per section (lab.readings.tour.SECTIONS) its title, claim and remedy
     "tour_intro": "The tutorial's sections in order. Each states a claim, runs a small experiment on demand (the same preset the Experiment page offers) and its remedy, and shows what the runs measured: the numbers below come from the runs, and a claim the numbers do not bear out is marked as such.",
     "tour_run": "Run the experiment and its remedy",
@@ -203,6 +204,12 @@ TEXT = {
     "tour_softmax_title": "6. Softmax for multiclass",
     "tour_softmax_claim": "Softmax turns K logits into probabilities that sum to 1; with cross-entropy its gradient is p − y, which does not vanish while predictions are wrong, so a 4-class problem is learned.",
     "tour_softmax_remedy": "Nothing to fix in softmax itself: compute the loss from the logits (the lab does). When a multiclass net stalls, the cause is in its hidden layers, and the remedies above apply.",
+    # Guided tour, issue #13: the edge-of-chaos section (lab.readings.tour.edge_of_chaos_facts)
+    "tour_fact_depth_scale": "Going down, the back-propagated signal changes by a factor of {measured} per layer on average; mean field predicts √χ1 = e^(−1/(2ξ)) = {theory} per layer at q*, so {predicted} over the {layers} layers from the last hidden layer to the first.",
+    "tour_fact_edge": "The remedy moves σw² to {sigma_w2}, on the order–chaos boundary at σb² = {sigma_b2}: there mean field gives χ1 = {chi_1}, and the depth scale diverges (for an infinitely wide net the signal keeps its size at any depth).",
+    "tour_edge_of_chaos_title": "7. Why depth: the edge of chaos",
+    "tour_edge_of_chaos_claim": "Mean-field theory splits initialisations into an ordered phase, where the back-propagated signal shrinks by the same factor √χ1 < 1 at every layer, so that each extra layer costs a fixed share of it, and a chaotic phase, where it grows; on the boundary between them (χ1 = 1) it keeps its size. In the 30-layer tanh net below, initialised in the ordered phase, the first layer receives less than {threshold} of the last hidden layer's signal at initialisation; with σw on the boundary, within a factor of {remedy_threshold} of it.",
+    "tour_edge_of_chaos_remedy": "σw moved onto the order–chaos boundary at the same σb (Fix it's “edge of chaos”): the same net, seed and data, with χ1 = 1.",
     # Sweeps
     "sweep_preset": "Sweep preset",
     "sweep_run": "Run sweep",
@@ -212,6 +219,18 @@ TEXT = {
     "sweep_quick": "{name} (quick)",
     "sweep_uploaded": "uploaded sweep",
     "sweep_one_depth": "One depth only: the sweep views compare depths.",
+    # Sweeps page: the phase-diagram view (issue #13, lab/charts/phase_sweep_charts.py)
+    "sweep_phase_heading": "Phase diagram: a sweep.csv column over σw²",
+    "sweep_phase_axis": "Against",
+    "sweep_phase_depth": "depth",
+    "sweep_phase_sigma_b": "σb²",
+    "sweep_phase_column": "Column of sweep.csv (median over seeds)",
+    "sweep_phase_fixed": "{axis}, held at",
+    "sweep_phase_none": "This sweep has no numeric column with values to plot.",
+    "sweep_phase_caption": ("Each cell is one grid cell's median over its seeds; the other grid axes are held at the values "
+                            "chosen above. Theory (mean field, infinite width) is drawn for the sweep's activation and σb²: "
+                            "the order–chaos boundary χ1 = 1 and, over depth, 6 ξc, about the deepest trainable net "
+                            "(Schoenholz et al. 2017)."),
     # Experiment form: the probe field left empty follows the default rule
     "probe_default": "{value} (default: {default}, or the training set if smaller)",
     # Experiment form: signal propagation (issue #13)
@@ -233,6 +252,11 @@ TEXT = {
     "phase_no_bias_constant": "Mean-field theory needs random biases N(0, σb²) or zeros; the constant bias {initializer} has no σb², so this run has no place on the phase diagram.",
     "phase_no_bias_random": "Mean-field theory here reads σb² only from the gaussian bias initializer (or zeros); {initializer} has none, so this run has no place on the phase diagram.",
     "phase_remedy_note": "Theory describes the plain network: normalisation and skip connections change how the signal propagates.",
+    # Experiment page: signal propagation downloads and the phase diagram's spinner (issue #13, app/results_view.py,
+    # app/propagation_view.py)
+    "download_propagation": "propagation.csv (q, c, Jacobians per layer)",
+    "download_spectrum": "spectrum.csv (singular values)",
+    "propagation_phase_spinner": "Computing mean-field theory over the (σw², σb²) plane for {activation} (a few seconds, once per activation)…",
 }
 
 # Chart texts: per chart, the `labels` its builder in lab.charts takes. {measure} is filled with MEASURES below.
@@ -334,6 +358,19 @@ CHARTS = {
         "x": "σw² (weight variance × fan-in)", "y": "σb² (bias variance)", "color": "log10 ξc (layers)",
         "xi_c": "ξc (layers)", "chi_1": "χ1", "boundary": "order–chaos boundary (χ1 = 1)", "you": "this experiment",
         "empty": "no mean-field grid for this activation",
+    },
+    # lab.charts.phase_sweep_charts (issue #13): the sweeps' phase-diagram view
+    "phase_sweep": {
+        "title": "{column} by σw² and {axis}",
+        "subtitle": "cells: median over seeds; white rule: order–chaos boundary χ1 = 1; orange: 6 ξc (about the deepest trainable net)",
+        "subtitle_sigma_b": "cells: median over seeds; white line: order–chaos boundary χ1 = 1",
+        "held": "other grid axes held at {values}", "x": "σw² (weight variance × fan-in)", "depth": "depth (hidden layers)",
+        "sigma_b2": "σb² (bias variance)", "median": "median over seeds", "seeds": "ok seeds", "zero": "= 0 (−∞)",
+        "infinite": "+∞", "boundary": "order–chaos boundary (χ1 = 1)", "trainable": "6 ξc (layers)", "xi_c": "ξc (layers)",
+        "diverges": "{activation} has no chaotic phase: past χ1 = 1 the signal's length q diverges",
+        "no_depth_scale": "6 ξc is not drawn: mean field's ξc is undefined here (q* is 0 or ∞)",
+        "no_theory": "no theory drawn: the cells differ in activation or σb², or mean field has no σb² for this bias",
+        "empty": "no ok runs with a value to plot",
     },
 }
 

@@ -164,6 +164,7 @@ TEXT = {
     "remedy_adam": "Adam (학습률 0.01)",
     "remedy_clip_norm": "기울기 클리핑 (노름 ≤ 1)",
     "remedy_lower_learning_rate": "10배 작은 학습률",
+    "remedy_edge_of_chaos": "혼돈의 경계에 놓은 σw (χ1 = 1)",  # issue #13: lab.readings.fix_it's edge_of_chaos
     # Guided tour: the page, the facts measured, and per section (lab.readings.tour.SECTIONS) its title, claim and remedy
     "tour_intro": "튜토리얼의 절을 순서대로 따라갑니다. 각 절은 주장을 밝히고, 작은 실험(실험 페이지의 프리셋과 같음)과 그 처방을 요청할 때 실행하며, 실행이 측정한 값을 보여 줍니다. 아래 숫자는 실행에서 나온 것이고, 숫자가 뒷받침하지 않는 주장은 그렇게 표시합니다.",
     "tour_run": "실험과 처방 실행",
@@ -201,6 +202,12 @@ TEXT = {
     "tour_softmax_title": "6. 다중 분류를 위한 소프트맥스",
     "tour_softmax_claim": "소프트맥스는 K개의 로짓을 합이 1인 확률로 바꿉니다. 교차 엔트로피와 함께 쓰면 기울기가 p − y라서 예측이 틀린 동안 사라지지 않고, 4클래스 문제를 학습합니다.",
     "tour_softmax_remedy": "소프트맥스 자체에는 고칠 것이 없습니다. 손실은 로짓으로 계산합니다 (이 실험실이 그렇게 합니다). 다중 분류 신경망이 멈추면 원인은 은닉층에 있고, 위의 처방이 적용됩니다.",
+    # Guided tour, issue #13: the edge-of-chaos section (lab.readings.tour.edge_of_chaos_facts)
+    "tour_fact_depth_scale": "아래로 내려갈수록 역전파 신호는 층마다 평균 {measured}배가 됩니다. 평균장 이론은 q*에서 층마다 √χ1 = e^(−1/(2ξ)) = {theory}배를 예측하므로, 마지막 은닉층에서 첫 번째 층까지 {layers}개 층에 걸쳐 {predicted}배입니다.",
+    "tour_fact_edge": "처방은 σw²를 {sigma_w2}로 옮깁니다. σb² = {sigma_b2}에서의 질서–혼돈 경계입니다. 그곳에서 평균장 이론은 χ1 = {chi_1}을 주고 깊이 척도가 발산합니다 (폭이 무한한 신경망에서는 신호가 어떤 깊이에서도 크기를 유지합니다).",
+    "tour_edge_of_chaos_title": "7. 왜 깊이가 문제인가: 혼돈의 경계",
+    "tour_edge_of_chaos_claim": "평균장 이론은 초기화를 두 상으로 나눕니다. 질서 상에서는 역전파 신호가 층마다 같은 비율 √χ1 < 1로 줄어들어 층이 하나 늘 때마다 일정한 몫을 잃고, 혼돈 상에서는 커집니다. 두 상의 경계(χ1 = 1)에서는 크기를 유지합니다. 아래의 30층 tanh 신경망은 질서 상에서 초기화되어, 초기화 시점에 첫 번째 층이 받는 신호가 마지막 은닉층의 {threshold}보다 작습니다. σw를 경계에 놓으면 {remedy_threshold}배 이내로 유지됩니다.",
+    "tour_edge_of_chaos_remedy": "같은 σb에서 σw를 질서–혼돈 경계로 옮깁니다 (Fix it의 “혼돈의 경계”): 신경망, 시드, 데이터는 같고 χ1 = 1입니다.",
     # Sweeps
     "sweep_preset": "스윕 프리셋",
     "sweep_run": "스윕 실행",
@@ -210,6 +217,17 @@ TEXT = {
     "sweep_quick": "{name} (빠른 모드)",
     "sweep_uploaded": "올린 스윕",
     "sweep_one_depth": "깊이가 하나뿐입니다: 스윕 그래프는 여러 깊이를 비교합니다.",
+    # Sweeps page: the phase-diagram view (issue #13, lab/charts/phase_sweep_charts.py)
+    "sweep_phase_heading": "상 다이어그램: σw²에 따른 sweep.csv 열",
+    "sweep_phase_axis": "세로축",
+    "sweep_phase_depth": "깊이",
+    "sweep_phase_sigma_b": "σb²",
+    "sweep_phase_column": "sweep.csv의 열 (시드에 대한 중앙값)",
+    "sweep_phase_fixed": "{axis}의 고정값",
+    "sweep_phase_none": "이 스윕에는 그릴 값이 있는 숫자 열이 없습니다.",
+    "sweep_phase_caption": ("각 칸은 격자 칸 하나의 시드에 대한 중앙값입니다. 다른 격자 축은 위에서 고른 값에 고정됩니다. "
+                            "이론(평균장, 무한 너비)은 스윕의 활성화 함수와 σb²로 그립니다: 질서–혼돈 경계 χ1 = 1과, "
+                            "깊이 축에는 학습 가능한 최대 깊이에 가까운 6 ξc (Schoenholz 외 2017)."),
     # 실험 양식: 비워 둔 프로브 칸은 기본 규칙을 따릅니다
     "probe_default": "{value} (기본값: {default}, 학습 세트가 더 작으면 학습 세트 전체)",
     # 실험 양식: 신호 전파 (이슈 #13)
@@ -231,6 +249,10 @@ TEXT = {
     "phase_no_bias_constant": "평균장 이론에는 N(0, σb²) 무작위 편향이나 0이 필요합니다. 상수 편향 {initializer}에는 σb²가 없어 이 실행은 상 다이어그램에 놓이지 않습니다.",
     "phase_no_bias_random": "여기서는 σb²를 gaussian 편향 초기화(또는 0)에서만 읽습니다. {initializer}에는 σb²가 없어 이 실행은 상 다이어그램에 놓이지 않습니다.",
     "phase_remedy_note": "이론은 보통 신경망을 설명합니다. 정규화와 스킵 연결은 신호가 전파되는 방식을 바꿉니다.",
+    # 실험 페이지: 신호 전파 내려받기와 상 다이어그램 계산 중 표시 (이슈 #13, app/results_view.py, app/propagation_view.py)
+    "download_propagation": "propagation.csv (층별 q, c, 야코비안)",
+    "download_spectrum": "spectrum.csv (특이값)",
+    "propagation_phase_spinner": "{activation}의 (σw², σb²) 평면에서 평균장 이론을 계산하는 중입니다 (몇 초, 활성화 함수마다 한 번)…",
 }
 
 # Chart texts: per chart, the `labels` its builder in lab.charts takes (the same keys as en.CHARTS).
@@ -332,6 +354,19 @@ CHARTS = {
         "x": "σw² (가중치 분산 × 입력 수)", "y": "σb² (편향 분산)", "color": "log10 ξc (층)",
         "xi_c": "ξc (층)", "chi_1": "χ1", "boundary": "질서–혼돈 경계 (χ1 = 1)", "you": "이 실험",
         "empty": "이 활성화 함수의 평균장 격자 없음",
+    },
+    # lab.charts.phase_sweep_charts (issue #13): the sweeps' phase-diagram view
+    "phase_sweep": {
+        "title": "σw²와 {axis}에 따른 {column}",
+        "subtitle": "칸: 시드에 대한 중앙값, 흰 세로선: 질서–혼돈 경계 χ1 = 1, 주황 선: 6 ξc (학습 가능한 최대 깊이에 가까움)",
+        "subtitle_sigma_b": "칸: 시드에 대한 중앙값, 흰 선: 질서–혼돈 경계 χ1 = 1",
+        "held": "다른 격자 축의 고정값: {values}", "x": "σw² (가중치 분산 × 입력 수)", "depth": "깊이 (은닉층 수)",
+        "sigma_b2": "σb² (편향 분산)", "median": "시드에 대한 중앙값", "seeds": "정상 시드 수", "zero": "= 0 (−∞)",
+        "infinite": "+∞", "boundary": "질서–혼돈 경계 (χ1 = 1)", "trainable": "6 ξc (층)", "xi_c": "ξc (층)",
+        "diverges": "{activation}에는 혼돈 상이 없습니다: χ1 = 1을 넘으면 신호의 길이 q가 발산합니다",
+        "no_depth_scale": "6 ξc를 그리지 않음: 여기서는 평균장의 ξc가 정의되지 않습니다 (q*가 0 또는 ∞)",
+        "no_theory": "이론을 그리지 않음: 칸마다 활성화 함수나 σb²가 다르거나, 이 편향에는 평균장의 σb²가 없습니다",
+        "empty": "그릴 값이 있는 정상 실행 없음",
     },
 }
 
