@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from lab.contract.config import ExperimentConfig
+from lab.contract.config import MAX_RNN_DEPTH, ExperimentConfig
 from lab.contract.config_io import ConfigError, flatten, load_config, parse_override
 from lab.contract.field_limits import bounds
 from lab.contract.resources import check_resources, hosted_limits
@@ -19,7 +19,13 @@ UI_LIMITS = {
     "training.batch_size": 512,
     "probe.num_samples": 512,
     "probe.jacobian_samples": 8,
+    "data.sequence_length": 500,  # read by the sequence tasks (model.kind rnn) only
 }
+# A recurrent network (model.kind rnn, issue #14) keeps every time step's states for back-propagation through time,
+# so its memory grows with T x batch x width x depth x gates: the app caps width and depth (and T, above) lower than
+# the MLP's. The largest rnn these caps and the hosted memory estimate allow peaks far inside the hosted memory
+# (measured: docs/limits.md#recurrent-networks).
+RNN_UI_LIMITS = {"model.width": 128, "model.depth": MAX_RNN_DEPTH}
 UI_ONLY_PARAMETERS = ("lang", "tab")
 
 
@@ -43,23 +49,29 @@ def query_to_config(parameters: Mapping[str, str]) -> ExperimentConfig | None:
     return config
 
 
+def ui_limits(kind: str) -> dict[str, int]:
+    """The app's caps for a model.kind: UI_LIMITS, with RNN_UI_LIMITS over them for a recurrent network."""
+    return {**UI_LIMITS, **RNN_UI_LIMITS} if kind == "rnn" else UI_LIMITS
+
+
 def check_ui_limits(config: ExperimentConfig) -> None:
     """ConfigError naming every field over the app's caps, or a run estimated over the hosted memory/time caps."""
     flat = flatten(config)
-    over = [f"{key}: at most {limit} in the app (got {flat[key]}); run larger ones with python -m lab"
-            for key, limit in UI_LIMITS.items() if flat[key] > limit]
+    what = " for a recurrent network" if config.model.kind == "rnn" else ""
+    over = [f"{key}: at most {limit} in the app{what} (got {flat[key]}); run larger ones with python -m lab"
+            for key, limit in ui_limits(config.model.kind).items() if flat[key] > limit]
     if over:
         raise ConfigError("; ".join(over))
     check_resources(config, hosted_limits())
 
 
-def widget_range(key: str) -> tuple[float | None, float | None]:
-    """A widget's closed range for a config field: the schema's bounds narrowed by UI_LIMITS.
+def widget_range(key: str, kind: str = "mlp") -> tuple[float | None, float | None]:
+    """A widget's closed range for a config field: the schema's bounds narrowed by the app's caps for that model.kind.
 
     An open end (momentum < 1) is included: a widget cannot express it, so the schema refuses it on Train.
     """
     low, high, _, _ = bounds(key)
-    cap = UI_LIMITS.get(key)
+    cap = ui_limits(kind).get(key)
     if cap is not None:
         high = cap if high is None else min(high, cap)
     return low, high

@@ -64,7 +64,7 @@ def test_each_listed_rule_is_one_the_schema_enforces(rule):
 def test_every_rule_of_the_schema_is_listed():
     source = "".join(inspect.getsource(method) for method in (
         ExperimentConfig._cross_field_rules, ExperimentConfig._digits_rules, ExperimentConfig._remedy_rules,
-        ExperimentConfig._probe_rules))
+        ExperimentConfig._probe_rules, ExperimentConfig._sequence_rules, ExperimentConfig._recurrent_rules))
     named = set(re.findall(r'raise ValueError\(\s*f?"((?:data|model|training|probe)\.\w+):', source))
     assert named and named == {rule.field for rule in CROSS_FIELD_RULES}
 

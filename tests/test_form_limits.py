@@ -83,6 +83,8 @@ def test_field_limits_are_what_the_schema_accepts(key):
             "model.kernel_initializer": "gaussian", "model.bias_initializer": "gaussian"}  # they read sigma_w and sigma_b
     if key == "probe.jacobian_samples":  # only with propagation, and at most the probe batch
         base = {**base, "probe.propagation": True, "probe.num_samples": 64}
+    if key in ("data.sequence_length", "model.spectral_radius"):  # read by a recurrent network on a sequence task only
+        base = {**base, "data.dataset": "adding", "model.kind": "rnn", "model.depth": 1}
     low, high, low_inclusive, high_inclusive = bounds(key)
     integer = isinstance(low, int) and isinstance(high, int)
 

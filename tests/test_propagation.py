@@ -10,7 +10,7 @@ import pytest
 from lab import load_config, run, store
 from lab.contract.config_io import ConfigError, config_to_yaml, run_id_of
 from lab.contract.resources import estimate
-from lab.contract.result import FRAME_COLUMNS, RunResult, frame
+from lab.contract.result import FORMAT_VERSION, FRAME_COLUMNS, RunResult, frame
 from lab.contract.run_data import prepare_data
 from lab.runs.archive import RUN_FILES, folder_to_zip, load_zip
 from lab.science import activations as act
@@ -182,7 +182,7 @@ def test_a_run_without_propagation_writes_no_new_files_and_an_old_folder_loads(t
     folder = store.save(result, tmp_path)
     assert not {"propagation.csv", "spectrum.csv"} & {path.name for path in folder.iterdir()}
     summary = json.loads((folder / "summary.json").read_text())
-    assert summary["format_version"] == 2
+    assert summary["format_version"] == FORMAT_VERSION  # 2 added propagation/spectrum, 3 timesteps (issue #14)
     summary["format_version"] = 1  # as a lab before issue #13 wrote it
     (folder / "summary.json").write_text(json.dumps(summary))
     loaded = store.load(folder)

@@ -6,7 +6,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from lab.science.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
-from lab.science.data import BINARY_ONLY, DATASETS, DIGITS_CLASSES, DIGITS_FEATURES, DIGITS_SAMPLES, TWO_DIMENSIONAL
+from lab.science.data import (
+    ALL_DATASETS,
+    BINARY_ONLY,
+    DEFAULT_SEQUENCE_LENGTH,
+    DIGITS_CLASSES,
+    DIGITS_FEATURES,
+    DIGITS_SAMPLES,
+    TWO_DIMENSIONAL,
+)
 from lab.science.initializers import (
     ASYMMETRIC_INITIALIZERS,
     BIAS_INITIALIZER_NAMES,
@@ -15,6 +23,14 @@ from lab.science.initializers import (
     KERNEL_INITIALIZER_NAMES,
     SIGMA_W_INITIALIZERS,
 )
+from lab.science.recurrent_initializers import (
+    CELLS,
+    GATES,
+    MAX_SPECTRAL_RADIUS,
+    RECURRENT_INITIALIZERS,
+    SIMPLE_ONLY_RECURRENT_INITIALIZERS,
+)
+from lab.science.sequences import CHANNELS, CLASSES, MIN_LENGTH, SEQUENCE_TASKS
 
 # Bounds are generous enough for research yet keep one run on a laptop; the hosted caps of the
 # app are tighter and live with the app.
@@ -37,6 +53,13 @@ MAX_CLIP = 1e6  # a clip threshold beyond any gradient this lab produces is "off
 MAX_SIGMA = 10.0  # σw = 10 already puts tanh deep in the chaotic phase; σb = 10 saturates every unit
 # Asked for by serialisation to get every field, the remedies' off values included (see RemedyFieldsOff).
 EVERY_FIELD = "every_field"
+# Recurrent networks (issue #14): model.kind rnn stacks at most MAX_RNN_DEPTH recurrent layers; left out, depth
+# and activation resolve to RNN_DEFAULTS (written to config.yaml); gated cells take tanh only (their gates are sigmoid).
+MODEL_KINDS = ("mlp", "rnn")
+MAX_RNN_DEPTH = 4
+RNN_DEFAULTS = {"depth": 1, "activation": "tanh"}
+GATED_CELL_ACTIVATION = "tanh"
+MAX_SEQUENCE_LENGTH = 1000
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
@@ -71,11 +94,12 @@ class RemedyFieldsOff(_Section):
         return dumped
 
 
-class DataConfig(_Section):
+class DataConfig(RemedyFieldsOff):
     """Which data set, how big and how noisy."""
 
-    dataset: Literal[DATASETS] = Field("moons", description=(
-        "The data set: synthetic, or digits (scikit-learn's 1797 8×8 handwritten digits, bundled: no download)."))
+    dataset: Literal[ALL_DATASETS] = Field("moons", description=(
+        "The data set: synthetic, or digits (scikit-learn's 1797 8×8 handwritten digits, bundled: no download), or a "
+        "sequence task for model.kind rnn (bit_memory, adding, temporal_order: docs/experiments.md)."))
     num_samples: int = Field(1024, ge=16, le=MAX_SAMPLES, description=(
         "Samples drawn, before the validation split; digits: at most 1797, fewer is a seeded subset."))
     noise: float = Field(0.1, ge=0.0, le=2.0, description=(
@@ -86,14 +110,31 @@ class DataConfig(_Section):
     num_classes: int = Field(2, ge=2, le=MAX_CLASSES, description=(
         "Classes; also the spirals' arms and the blobs' centres; digits has 10 (left out, it resolves to 10)."))
     validation_split: float = Field(0.2, ge=0.0, le=0.5, description="Share of the samples held out for validation.")
+    # Issue #14; left out of dumps at its default (RemedyFieldsOff), so every earlier run id stays.
+    sequence_length: int = Field(DEFAULT_SEQUENCE_LENGTH, ge=MIN_LENGTH, le=MAX_SEQUENCE_LENGTH, description=(
+        "Time steps T of a sequence task (read by the sequence tasks only)."))
+
+    def remedy_fields_off(self) -> list[str]:
+        """sequence_length at its default."""
+        return ["sequence_length"] if self.sequence_length == DEFAULT_SEQUENCE_LENGTH else []
 
 
 class ModelConfig(RemedyFieldsOff):
-    """The MLP: depth hidden blocks (Dense, optional normalisation, activation, optional skip), then the output head."""
+    """The network: an MLP (depth hidden blocks, then the output head) or a recurrent one (depth stacked cells, then the head)."""
 
-    depth: int = Field(10, ge=1, le=MAX_DEPTH, description="Hidden layers (Dense, then the activation).")
-    width: int = Field(32, ge=1, le=MAX_WIDTH, description="Units in each hidden layer.")
-    activation: Literal[HIDDEN_ACTIVATIONS] = Field("sigmoid", description="Activation function of the hidden layers.")
+    # Issue #14 (recurrent networks); left out of dumps at their defaults (RemedyFieldsOff).
+    kind: Literal[MODEL_KINDS] = Field("mlp", description=(
+        "mlp: Dense hidden blocks; rnn: stacked recurrent layers of model.cell reading a sequence task, the output "
+        "head on the last time step's state."))
+    cell: Literal[CELLS] = Field("simple", description=(
+        "The recurrent cell (model.kind rnn): Keras SimpleRNNCell, LSTMCell (forget-gate bias 1) or GRUCell."))
+    depth: int = Field(10, ge=1, le=MAX_DEPTH, description=(
+        f"Hidden layers (Dense, then the activation); with model.kind rnn, stacked recurrent layers (1 when left out, "
+        f"at most {MAX_RNN_DEPTH})."))
+    width: int = Field(32, ge=1, le=MAX_WIDTH, description="Units in each hidden (or recurrent) layer.")
+    activation: Literal[HIDDEN_ACTIVATIONS] = Field("sigmoid", description=(
+        "Activation function of the hidden layers; with model.kind rnn the simple cell's (tanh when left out; "
+        "lstm and gru take tanh only)."))
     # Keras' own leaky defaults differ (function 0.2, layer 0.3); this lab uses 0.01.
     leaky_alpha: float = Field(0.01, ge=0.0, lt=1.0, description="Slope of leaky_relu for negative inputs.")
     output_activation: Literal[OUTPUT_ACTIVATIONS] = Field(
@@ -112,6 +153,11 @@ class ModelConfig(RemedyFieldsOff):
         "σw of the gaussian and orthogonal kernel initializers (weight variance σw²/fan_in); 1 for every other initializer."))
     sigma_b: float = Field(DEFAULT_SIGMA_B, ge=0.0, le=MAX_SIGMA, description=(
         "σb of the gaussian bias initializer (biases N(0, σb²)); 0 for every other bias initializer."))
+    recurrent_initializer: Literal[RECURRENT_INITIALIZERS] = Field("orthogonal", description=(
+        "Initial recurrent kernels (model.kind rnn): orthogonal (Keras' default, the whole units × G·units matrix), "
+        "glorot_uniform, identity (simple cell only; with relu: IRNN) or gaussian N(0, 1/units)."))
+    spectral_radius: float | None = Field(None, description=(
+        "The simple cell's recurrent kernel rescaled to this largest |eigenvalue| at initialisation; null = as drawn."))
     # Remedies, off by default (lab.training.models builds them; RemedyFieldsOff keeps old run ids).
     normalization: Literal[NORMALIZATIONS] = Field(
         "none", description="Remedy: batch or layer normalisation in each hidden block.")
@@ -120,8 +166,10 @@ class ModelConfig(RemedyFieldsOff):
     residual_every: int = Field(0, ge=0, le=MAX_DEPTH, description="Remedy: a skip connection every k hidden blocks; 0 = none.")
 
     def remedy_fields_off(self) -> list[str]:
-        """normalization none (with its position at the default), residual_every 0, sigma_w 1, sigma_b 0."""
-        off = []
+        """normalization none (with its position at the default), residual_every 0, sigma_w 1, sigma_b 0; kind mlp,
+        cell simple, recurrent_initializer orthogonal, spectral_radius null."""
+        off = [name for name, default in (("kind", "mlp"), ("cell", "simple"), ("recurrent_initializer", "orthogonal"),
+                                          ("spectral_radius", None)) if getattr(self, name) == default]
         if self.normalization == "none":
             off.append("normalization")
             if self.normalization_position == "before":
@@ -145,6 +193,16 @@ class ModelConfig(RemedyFieldsOff):
             f"must be a number between -{MAX_BIAS_CONSTANT:g} and {MAX_BIAS_CONSTANT:g} (a constant bias, e.g. -1.0) "
             "or one of: " + ", ".join(BIAS_INITIALIZER_NAMES)
         )
+
+    @field_validator("spectral_radius", mode="before")
+    @classmethod
+    def _spectral_radius_is_null_or_positive(cls, value: Any) -> Any:
+        """null (as drawn) or a finite number > 0 (at most MAX_SPECTRAL_RADIUS); one message instead of one per branch."""
+        if value is None:
+            return None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= MAX_SPECTRAL_RADIUS:
+            return float(value)
+        raise ValueError(f"must be null (the recurrent kernel as drawn) or a number > 0 and at most {MAX_SPECTRAL_RADIUS:g}")
 
 
 class TrainingConfig(RemedyFieldsOff):
@@ -231,6 +289,8 @@ class ExperimentConfig(_Section):
     def _cross_field_rules(self) -> ExperimentConfig:
         """Rules that tie fields together; each message names the field to change."""
         self._digits_rules()
+        self._sequence_rules()
+        self._recurrent_rules()
         data, model = self.data, self.model
         if data.dataset in BINARY_ONLY and data.num_classes != 2:
             raise ValueError(
@@ -298,6 +358,77 @@ class ExperimentConfig(_Section):
         # Written out resolved (as the default probe is), so config.yaml says 64 and 10; reading it back keeps them.
         resolved = data.model_copy(update={"num_features": DIGITS_FEATURES, "num_classes": DIGITS_CLASSES})
         object.__setattr__(self, "data", resolved)
+
+    def _sequence_rules(self) -> None:
+        """A sequence task fixes its channels and classes (left out, they resolve to them) and takes noise only for
+        bit_memory; data.sequence_length is read by the sequence tasks only."""
+        data = self.data
+        if data.dataset not in SEQUENCE_TASKS:
+            if data.sequence_length != DEFAULT_SEQUENCE_LENGTH:
+                raise ValueError(f"data.sequence_length: only the sequence tasks ({', '.join(SEQUENCE_TASKS)}) read it; "
+                                 f"leave it out for {data.dataset} (got {data.sequence_length})")
+            return
+        explicit = data.model_fields_set
+        task = data.dataset
+        for name, size, what in (("num_features", CHANNELS[task], "input channels"), ("num_classes", CLASSES[task], "classes")):
+            if name in explicit and getattr(data, name) != size:
+                raise ValueError(f"data.{name}: {task} has {size} {what} (got {getattr(data, name)}); leave it out or set {size}")
+        if task != "bit_memory" and "noise" in explicit and data.noise != DataConfig.model_fields["noise"].default:
+            raise ValueError(f"data.noise: only bit_memory takes noise; {task} is defined without it (got {data.noise}); "
+                             "leave it out")
+        # Written out resolved (as digits' are), so config.yaml says the task's sizes; reading it back keeps them.
+        resolved = data.model_copy(update={"num_features": CHANNELS[task], "num_classes": CLASSES[task]})
+        object.__setattr__(self, "data", resolved)
+
+    def _recurrent_rules(self) -> None:
+        """model.kind rnn reads a sequence task with recurrent cells; the recurrent fields need it (issue #14)."""
+        model, data = self.model, self.data
+        if model.kind == "mlp":
+            if data.dataset in SEQUENCE_TASKS:
+                raise ValueError(f"data.dataset: {data.dataset} is a sequence task, read by a recurrent network: set "
+                                 "model.kind: rnn (model.kind is mlp)")
+            without_cell = "only with model.kind: rnn (an MLP has no recurrent cell); set model.kind: rnn or leave it out"
+            if model.cell != "simple":
+                raise ValueError(f"model.cell: {without_cell} (got {model.cell})")
+            if model.recurrent_initializer != "orthogonal":
+                raise ValueError(f"model.recurrent_initializer: {without_cell} (got {model.recurrent_initializer})")
+            if model.spectral_radius is not None:
+                raise ValueError(f"model.spectral_radius: {without_cell} (got {model.spectral_radius:g})")
+            return
+        if data.dataset not in SEQUENCE_TASKS:
+            raise ValueError(f"data.dataset: model.kind rnn reads sequences; use one of {', '.join(SEQUENCE_TASKS)} "
+                             f"(got {data.dataset}, a vector data set: use model.kind mlp for it)")
+        explicit = model.model_fields_set
+        resolved = {name: value for name, value in RNN_DEFAULTS.items() if name not in explicit}
+        if resolved:  # written out resolved, so config.yaml says depth 1 and tanh; reading it back keeps them
+            model = model.model_copy(update=resolved)
+            object.__setattr__(self, "model", model)
+        if model.depth > MAX_RNN_DEPTH:
+            raise ValueError(f"model.depth: with model.kind rnn at most {MAX_RNN_DEPTH} stacked recurrent layers "
+                             f"(got {model.depth})")
+        if model.cell != "simple" and model.activation != GATED_CELL_ACTIVATION:
+            raise ValueError(f"model.activation: the {model.cell} cell takes {GATED_CELL_ACTIVATION} only (its gates are "
+                             f"sigmoid); leave it out or set {GATED_CELL_ACTIVATION} (got {model.activation})")
+        if model.cell != "simple" and model.recurrent_initializer in SIMPLE_ONLY_RECURRENT_INITIALIZERS:
+            raise ValueError(f"model.recurrent_initializer: {model.recurrent_initializer} is for model.cell simple only "
+                             f"(the {model.cell} cell's recurrent kernel is units x {GATES[model.cell]}·units); "
+                             "use " + ", ".join(name for name in RECURRENT_INITIALIZERS
+                                                if name not in SIMPLE_ONLY_RECURRENT_INITIALIZERS))
+        if model.cell != "simple" and model.spectral_radius is not None:
+            raise ValueError(f"model.spectral_radius: for model.cell simple only (the {model.cell} cell's recurrent kernel "
+                             "is not square: no single spectral radius); leave it out (null)")
+        # Each raise written out, so tests/test_config_reference.py finds every field these rules name.
+        if model.normalization != "none":
+            raise ValueError("model.normalization: not with model.kind rnn (the MLP's blocks only); "
+                             "set model.normalization: none")
+        if model.residual_every != 0:
+            raise ValueError("model.residual_every: not with model.kind rnn (the MLP's blocks only); set model.residual_every: 0")
+        if model.kernel_initializer in ASYMMETRIC_INITIALIZERS:
+            raise ValueError(f"model.kernel_initializer: {model.kernel_initializer} draws a Dense unit's weights and bias "
+                             "together, not a recurrent cell's; with model.kind rnn use another kernel initializer")
+        if self.probe.propagation:
+            raise ValueError("probe.propagation: not with model.kind rnn (its Jacobians dz_l/dz_1 are an MLP's); "
+                             "set probe.propagation: false")
 
     def _remedy_rules(self) -> None:
         """The remedies' cross-field rules; each message names the field to change."""

@@ -10,9 +10,17 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
-from lab.contract.config import ASYMMETRIC_INITIALIZERS, DEFAULT_PROBE_SAMPLES, SIGMA_W_INITIALIZERS, ExperimentConfig
+from lab.contract.config import (
+    ASYMMETRIC_INITIALIZERS,
+    DEFAULT_PROBE_SAMPLES,
+    MAX_RNN_DEPTH,
+    RNN_DEFAULTS,
+    SIGMA_W_INITIALIZERS,
+    ExperimentConfig,
+)
 from lab.contract.field_limits import bounds, choices, field_info
 from lab.science.data import BINARY_ONLY, DIGITS_CLASSES, DIGITS_FEATURES, DIGITS_SAMPLES, TWO_DIMENSIONAL
+from lab.science.sequences import CHANNELS, CLASSES, SEQUENCE_TASKS
 
 DOCS_PATH = Path(__file__).resolve().parents[2] / "docs" / "config.md"
 # The probe's default depends on the data (ExperimentConfig._cross_field_rules): the field's own default says too little.
@@ -78,6 +86,43 @@ CROSS_FIELD_RULES = (
     CrossFieldRule("probe.propagation", "`probe.propagation` needs `model.normalization: none` (normalisation couples "
                    "the samples: there is no per-sample Jacobian).",
                    {"probe.propagation": True, "model.normalization": "layer"}),
+    # Recurrent networks (issue #14).
+    CrossFieldRule("data.sequence_length", f"Only the sequence tasks ({_names(SEQUENCE_TASKS)}) read "
+                   "`data.sequence_length`; it stays at its default for the others.", {"data.sequence_length": 20}),
+    CrossFieldRule("data.num_features", "With a sequence task, `data.num_features` and `data.num_classes` left out resolve "
+                   "to the task's channels and classes (" + ", ".join(f"`{task}` {CHANNELS[task]} and {CLASSES[task]}"
+                                                                     for task in SEQUENCE_TASKS)
+                   + "; config.yaml holds them); other values are refused.",
+                   {"data.dataset": "adding", "model.kind": "rnn", "data.num_features": 3}),
+    CrossFieldRule("data.noise", "Of the sequence tasks only `bit_memory` takes `data.noise` (the others stay at its default).",
+                   {"data.dataset": "adding", "model.kind": "rnn", "data.noise": 0.5}),
+    CrossFieldRule("data.dataset", "A sequence task needs `model.kind: rnn`.", {"data.dataset": "adding"}),
+    CrossFieldRule("data.dataset", "`model.kind: rnn` needs a sequence task as `data.dataset`.", {"model.kind": "rnn"}),
+    CrossFieldRule("model.cell", "`model.cell` other than `simple` needs `model.kind: rnn`.", {"model.cell": "lstm"}),
+    CrossFieldRule("model.recurrent_initializer", "`model.recurrent_initializer` other than `orthogonal` needs "
+                   "`model.kind: rnn`.", {"model.recurrent_initializer": "identity"}),
+    CrossFieldRule("model.spectral_radius", "`model.spectral_radius` needs `model.kind: rnn`.", {"model.spectral_radius": 0.9}),
+    CrossFieldRule("model.depth", f"With `model.kind: rnn`, `model.depth` left out is {RNN_DEFAULTS['depth']} "
+                   f"(config.yaml holds it); at most {MAX_RNN_DEPTH} stacked recurrent layers.",
+                   {"data.dataset": "adding", "model.kind": "rnn", "model.depth": MAX_RNN_DEPTH + 1}),
+    CrossFieldRule("model.activation", f"With `model.kind: rnn`, `model.activation` left out is `{RNN_DEFAULTS['activation']}` "
+                   "(config.yaml holds it); the `lstm` and `gru` cells take `tanh` only.",
+                   {"data.dataset": "adding", "model.kind": "rnn", "model.cell": "lstm", "model.activation": "relu"}),
+    CrossFieldRule("model.recurrent_initializer", "`identity` is for `model.cell: simple` only.",
+                   {"data.dataset": "adding", "model.kind": "rnn", "model.cell": "gru",
+                    "model.recurrent_initializer": "identity"}),
+    CrossFieldRule("model.spectral_radius", "`model.spectral_radius` is for `model.cell: simple` only (a gated cell's "
+                   "recurrent kernel is not square).",
+                   {"data.dataset": "adding", "model.kind": "rnn", "model.cell": "lstm", "model.spectral_radius": 0.9}),
+    CrossFieldRule("model.normalization", "`model.normalization` stays `none` with `model.kind: rnn`.",
+                   {"data.dataset": "adding", "model.kind": "rnn", "model.normalization": "layer"}),
+    CrossFieldRule("model.residual_every", "`model.residual_every` stays 0 with `model.kind: rnn`.",
+                   {"data.dataset": "adding", "model.kind": "rnn", "model.residual_every": 1}),
+    CrossFieldRule("model.kernel_initializer", f"{_names(ASYMMETRIC_INITIALIZERS)} (a Dense unit's weights and bias drawn "
+                   "together) is not for `model.kind: rnn`.",
+                   {"data.dataset": "adding", "model.kind": "rnn", "model.kernel_initializer": ASYMMETRIC_INITIALIZERS[0]}),
+    CrossFieldRule("probe.propagation", "`probe.propagation` is for `model.kind: mlp` only.",
+                   {"data.dataset": "adding", "model.kind": "rnn", "probe.propagation": True}),
 )
 
 HEADER = """# Config reference
@@ -94,8 +139,10 @@ below (to fit a hosted server); `python -m lab run` takes the full ranges.
 FOOTER = """
 The remedy fields at their off values (`model.normalization: none` with `model.normalization_position: before`,
 `model.residual_every: 0`, `training.clip_norm` and `training.clip_value` null), and `model.sigma_w: 1.0` and
-`model.sigma_b: 0.0`, and `probe.propagation: false` with `probe.jacobian_samples: 4`, are left out of config.yaml,
-so every run id from before them stays the same; reading config.yaml back fills them in.
+`model.sigma_b: 0.0`, and `probe.propagation: false` with `probe.jacobian_samples: 4`, and the recurrent fields at
+their defaults (`model.kind: mlp`, `model.cell: simple`, `model.recurrent_initializer: orthogonal`,
+`model.spectral_radius: null`, `data.sequence_length: 50`) are left out of config.yaml, so every run id from before
+them stays the same; reading config.yaml back fills them in.
 """
 
 

@@ -14,6 +14,7 @@ from pydantic.fields import FieldInfo
 
 from lab.contract.config import MAX_BIAS_CONSTANT, MAX_CLIP, MAX_STEPS, DataConfig, ExperimentConfig, TrainingConfig
 from lab.science.initializers import BIAS_INITIALIZER_NAMES
+from lab.science.recurrent_initializers import MAX_SPECTRAL_RADIUS
 
 
 class Bounds(NamedTuple):
@@ -41,6 +42,7 @@ VALIDATED_BOUNDS = {
     "training.record_every": Bounds(1, MAX_STEPS),  # a number of steps (or 'epoch')
     "training.clip_norm": Bounds(0.0, MAX_CLIP, low_inclusive=False),  # or null (off)
     "training.clip_value": Bounds(0.0, MAX_CLIP, low_inclusive=False),  # or null (off)
+    "model.spectral_radius": Bounds(0.0, MAX_SPECTRAL_RADIUS, low_inclusive=False),  # or null (as drawn)
 }
 # The names a validator accepts where the type says only str.
 VALIDATED_CHOICES = {"model.bias_initializer": BIAS_INITIALIZER_NAMES}

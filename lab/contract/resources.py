@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from lab.contract.config import ExperimentConfig
 from lab.contract.config_io import ConfigError
+from lab.science.recurrent_initializers import GATES
 
 BYTES_PER_MB = 1024 * 1024
 FLOAT = 4  # float32
@@ -46,6 +47,20 @@ JACOBIAN_SECONDS_PER_CUBE = 4e-10
 PROPAGATION_BUILD_SECONDS = 0.1
 PROPAGATION_RECORDS = 2  # step 0 and the end of training
 SPECTRUM_ROW_BYTES = 6 * 8 * 2  # six columns, and their concatenation
+# Recurrent runs (issue #14, model.kind rnn): each cell runs T times in sequence, forward and back. Per time step a
+# training step costs a fixed time per layer (a while-loop iteration of small ops: more of them in the gated cells)
+# plus the arithmetic, 6 x batch x the recurrent weights, at RNN_FLOPS_PER_SECOND (the T small matmuls run faster
+# than the MLP's calibrated rate). Measured with a compiled Keras GradientTape train step, 1 TensorFlow thread, this
+# machine, 32 units, batch 64, T 50 vs 200: 24 us (simple), 52 us (lstm), 78 us (gru) per time step; simple with 128
+# units and batch 256: 162 us. The constants below are those rounded up, so the estimate errs high (x1.2 to x1.8 on
+# those four). BPTT keeps every step's state and gate values; the timesteps frame has one row per record, layer and t.
+RNN_TIME_STEP_SECONDS = {"simple": 25e-6, "lstm": 50e-6, "gru": 80e-6}  # per time step and layer, beyond arithmetic
+RNN_FLOPS_PER_SECOND = 100e9
+# float32 values BPTT keeps per (sample, t, unit) of a layer: measured as the peak memory of that train step beyond
+# the process's (T 1000, batch 256: simple 128 units 171 MB = 1.3 values, lstm 32 units 291 MB = 8.9, gru 64 units
+# 637 MB = 9.7), rounded up.
+RNN_KEPT_VALUES = {"simple": 2, "lstm": 12, "gru": 12}
+TIMESTEP_ROW_BYTES = 7 * 8 * 2  # seven columns, and their concatenation
 
 
 @dataclass(frozen=True)
@@ -77,9 +92,22 @@ NORMALIZATION_VALUES = {"none": 0, "batch": 4, "layer": 2}  # per unit: gamma, b
 NORMALIZATION_BLOCK_COST = {"none": (1.0, 1.0), "layer": (2.5, 1.5), "batch": (4.0, 2.0)}
 
 
-def parameter_count(config: ExperimentConfig, output_units: int) -> int:
-    """Weights and biases of every Dense layer, normalisation parameters, and a skip's input projection."""
+def recurrent_parameter_count(config: ExperimentConfig) -> int:
+    """Weights of the recurrent layers: kernel (in x G·units), recurrent kernel (units x G·units) and bias
+    (G·units; GRU's reset_after keeps two)."""
     model = config.model
+    gates = GATES[model.cell]
+    biases = 2 if model.cell == "gru" else 1
+    return sum((fan_in + model.width + biases) * gates * model.width
+               for fan_in in [config.data.num_features] + [model.width] * (model.depth - 1))
+
+
+def parameter_count(config: ExperimentConfig, output_units: int) -> int:
+    """Weights and biases of every Dense layer, normalisation parameters, and a skip's input projection
+    (model.kind rnn: the recurrent layers' weights and the output head's)."""
+    model = config.model
+    if model.kind == "rnn":
+        return recurrent_parameter_count(config) + (model.width + 1) * output_units
     sizes = [config.data.num_features] + [model.width] * model.depth + [output_units]
     dense = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes, sizes[1:]))
     normalization = NORMALIZATION_VALUES[model.normalization] * model.width * model.depth
@@ -96,6 +124,8 @@ def record_count(config: ExperimentConfig, steps: int) -> int:
 
 def estimate(config: ExperimentConfig) -> Estimate:
     """Estimated memory and time of one run of config (no TensorFlow, microseconds)."""
+    if config.model.kind == "rnn":
+        return recurrent_estimate(config)
     data, model, training = config.data, config.model, config.training
     output_units = 1 if model.output_activation == "sigmoid" else data.num_classes
     parameters = parameter_count(config, output_units)
@@ -136,6 +166,50 @@ def estimate(config: ExperimentConfig) -> Estimate:
     if config.probe.propagation:
         jacobian_mb, jacobian_seconds = propagation_cost(config)
         memory_mb, seconds = memory_mb + jacobian_mb, seconds + jacobian_seconds
+    return Estimate(memory_mb=memory_mb, seconds=seconds)
+
+
+def recurrent_estimate(config: ExperimentConfig) -> Estimate:
+    """Estimated memory and time of a model.kind rnn run: work and kept tensors grow with T x batch x width x gates."""
+    data, model, training = config.data, config.model, config.training
+    output_units = 1 if model.output_activation == "sigmoid" else data.num_classes
+    parameters = parameter_count(config, output_units)
+    steps_in_time, gates = data.sequence_length, GATES[model.cell]
+    train = config.num_train_samples
+    validation = data.num_samples - train
+    steps = training.epochs * math.ceil(train / training.batch_size)
+    records = record_count(config, steps)
+    probe = config.probe.num_samples
+    slots = OPTIMIZER_SLOTS[training.optimizer]
+    recurrent = recurrent_parameter_count(config)
+
+    def through_time(rows: int, flops_per_weight: int) -> float:
+        """One pass over the T steps of every layer for rows samples: fixed cost per step and layer, plus arithmetic."""
+        return steps_in_time * (model.depth * RNN_TIME_STEP_SECONDS[model.cell]
+                                + flops_per_weight * rows * recurrent / RNN_FLOPS_PER_SECOND)
+
+    step_seconds = (through_time(training.batch_size, 6) + STEP_OVERHEAD_SECONDS
+                    + UPDATE_SECONDS_PER_VALUE * parameters * (1 + 4 * slots))
+    # A record: the forward pass and BPTT with a perturbation per step (timesteps.csv) twice over (measures, and the
+    # per-layer columns), and numpy's columns over (sample, t, unit, gate).
+    record_seconds = (2 * through_time(probe, 6) + RECORD_OVERHEAD_SECONDS + LAYER_RECORD_OVERHEAD_SECONDS * (model.depth + 1)
+                      + 30e-9 * probe * steps_in_time * model.depth * model.width * gates)
+    validation_seconds = training.epochs * through_time(validation, 2)
+    seconds = (BUILD_SECONDS + LAYER_BUILD_SECONDS * model.depth * gates + steps * step_seconds
+               + records * record_seconds + validation_seconds)
+
+    per_step_values = steps_in_time * model.depth * model.width * RNN_KEPT_VALUES[model.cell]  # per sample
+    weights_bytes = parameters * (FLOAT * (4 + 2 * slots) + 16)
+    data_bytes = data.num_samples * steps_in_time * data.num_features * (24 + 8)  # float64, float32 splits, int symbols
+    tensor_bytes = max(
+        training.batch_size * per_step_values * FLOAT,  # BPTT keeps every step
+        probe * per_step_values * FLOAT * 2,  # the probe's BPTT, and its states, gradients and numpy copies
+        validation * steps_in_time * model.width * gates * FLOAT * 3,  # inference: a stacked layer's whole sequence
+    )
+    frame_bytes = (records * (model.depth + 1) * (HISTOGRAM_BINS * 7 + 14) * 8 * 2
+                   + records * model.depth * steps_in_time * TIMESTEP_ROW_BYTES)
+    estimated_bytes = weights_bytes + data_bytes + tensor_bytes + frame_bytes
+    memory_mb = RUN_BASE_MB + LAYER_MB * model.depth * gates + estimated_bytes / BYTES_PER_MB
     return Estimate(memory_mb=memory_mb, seconds=seconds)
 
 
@@ -198,5 +272,7 @@ def check_resources(config: ExperimentConfig, limits: Limits) -> Estimate:
         drivers = (f"model.depth={model.depth}, model.width={model.width}, data.num_samples={data.num_samples}, "
                    f"training.epochs={training.epochs}, training.batch_size={training.batch_size}, "
                    f"training.record_every={training.record_every}, probe.num_samples={config.probe.num_samples}")
+        if model.kind == "rnn":  # the length of the sequences and the cell's gates multiply every cost
+            drivers += f", data.sequence_length={data.sequence_length}, model.cell={model.cell}"
         raise ConfigError(f"{'; '.join(problems)}: lower some of {drivers}")
     return cost

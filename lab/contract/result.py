@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-# 2: propagation.csv and spectrum.csv (issue #13), written only with probe.propagation; 1: the four frames.
-FORMAT_VERSION = 2
+# 3: timesteps.csv (issue #14), written only for model.kind rnn; 2: propagation.csv and spectrum.csv (issue #13),
+# written only with probe.propagation; 1: the four frames.
+FORMAT_VERSION = 3
 # The lab's version, recorded in every summary.json (lab.__version__ is this).
 LAB_VERSION = "0.1.0"
 
@@ -24,6 +25,10 @@ BOUNDARY_COLUMNS = ("run_id", "x1", "x2", "predicted_class", "probability")
 PROPAGATION_COLUMNS = ("run_id", "step", "layer", "q", "c", "jac_mean_sq", "jac_max", "jac_min")
 # Every singular value of every J_l (index 1 = the largest), per sample: for histograms.
 SPECTRUM_COLUMNS = ("run_id", "step", "layer", "sample", "index", "singular_value")
+# Recurrent networks (model.kind rnn), per (step, recurrent layer, time step t = 1..T): the total derivative
+# sqrt(mean_i ||d loss_i / d h_t||^2) through every later step, sqrt(mean h_t^2), and the LSTM carry's
+# sqrt(mean_i ||d loss_i / d c_t||^2) (NaN for the simple cell and GRU); see lab.training.recurrent_probes.
+TIMESTEP_COLUMNS = ("run_id", "step", "layer", "t", "state_grad_rms", "state_rms", "cell_grad_rms")
 
 FRAME_COLUMNS = {
     "layers": LAYER_COLUMNS,
@@ -32,10 +37,11 @@ FRAME_COLUMNS = {
     "boundary": BOUNDARY_COLUMNS,
     "propagation": PROPAGATION_COLUMNS,
     "spectrum": SPECTRUM_COLUMNS,
+    "timesteps": TIMESTEP_COLUMNS,
 }
 # Frames written only when the config asks for them (their CSV is absent otherwise).
-OPTIONAL_FRAMES = ("propagation", "spectrum")
-INTEGER_COLUMNS = {"step", "epoch", "layer", "count", "predicted_class", "sample", "index"}
+OPTIONAL_FRAMES = ("propagation", "spectrum", "timesteps")
+INTEGER_COLUMNS = {"step", "epoch", "layer", "count", "predicted_class", "sample", "index", "t"}
 TEXT_COLUMNS = {"run_id", "layer_kind"}
 
 
@@ -59,6 +65,12 @@ def frame(name: str, rows: list[dict] | None = None) -> pd.DataFrame:
     })
 
 
+def optional_frames_of(config) -> tuple[str, ...]:
+    """The optional frames a config asks for: propagation and spectrum with probe.propagation, timesteps for rnn."""
+    asked = ("propagation", "spectrum") if config.probe.propagation else ()
+    return asked + (("timesteps",) if config.model.kind == "rnn" else ())
+
+
 def frame_from_columns(name: str, columns: dict) -> pd.DataFrame:
     """A frame of the contract from column arrays (the fast path for large frames)."""
     return pd.DataFrame({column: np.asarray(columns[column], dtype=column_dtype(column)) for column in FRAME_COLUMNS[name]})
@@ -68,7 +80,8 @@ def frame_from_columns(name: str, columns: dict) -> pd.DataFrame:
 class RunResult:
     """One finished (or diverged) run: config, the tidy frames, and summary.json's content.
 
-    propagation and spectrum are empty (with their columns) unless probe.propagation was on.
+    propagation and spectrum are empty (with their columns) unless probe.propagation was on; timesteps unless
+    model.kind is rnn.
     """
 
     config: object  # lab.contract.config.ExperimentConfig
@@ -79,6 +92,7 @@ class RunResult:
     summary: dict
     propagation: pd.DataFrame = field(default_factory=lambda: frame("propagation"))
     spectrum: pd.DataFrame = field(default_factory=lambda: frame("spectrum"))
+    timesteps: pd.DataFrame = field(default_factory=lambda: frame("timesteps"))
 
     @property
     def run_id(self) -> str:

@@ -18,10 +18,14 @@ PROBE_STREAM, SHUFFLE_STREAM = 2, 3
 
 
 def prepare_data(config: ExperimentConfig) -> tuple[Dataset, np.ndarray]:
-    """The run's data set and the indices of its fixed probe batch in the training split (no TF)."""
+    """The run's data set and the indices of its fixed probe batch in the training split (no TF).
+
+    For a sequence task the inputs are (samples, data.sequence_length, channels), so probe.npy is 3-D too.
+    """
     data = config.data
     dataset = make_dataset(
-        data.dataset, data.num_samples, data.noise, data.num_features, data.num_classes, data.validation_split, config.seed
+        data.dataset, data.num_samples, data.noise, data.num_features, data.num_classes, data.validation_split, config.seed,
+        sequence_length=data.sequence_length,
     )
     rng = np.random.default_rng([config.seed, PROBE_STREAM])
     probe_index = np.sort(rng.choice(len(dataset.x_train), size=config.probe.num_samples, replace=False))

@@ -8,6 +8,13 @@ to a net that already has it), and the one suggested first follows from what the
 diverged run is offered clipping first, a net with dead layers leaky ReLU, a vanishing sigmoid net batch
 normalisation, a plain Gaussian tanh net in the ordered or chaotic phase σw on the boundary).
 
+Recurrent networks (model.kind rnn, issue #14) have their own remedies: a gated cell (LSTM, GRU), an orthogonal or
+identity recurrent matrix, a spectral radius of 1, beside clipping, a smaller learning rate and tanh, which act there
+as in an MLP. The MLP's block remedies (normalisation, skips, RAI: refused by the config for rnn) and those acting on a
+Dense layer's kernel or on one layer's tiny gradient (He, σw on mean field's boundary, Adam, SELU, leaky ReLU) are not
+offered for rnn: the gradient through time passes through the recurrent matrix and the cell, which they leave as it
+was. The suggestion reads the timesteps frame: the gradient reaching t = 1 over the one at t = T.
+
 The comparison is computed from the two runs' layer frames, never from the remedy's name: the sentence
 "with batch normalisation the first layer receives 34 of the last layer's signal instead of 1.3e-12"
 takes both numbers from the runs.
@@ -23,8 +30,9 @@ from lab.contract.config import ExperimentConfig
 from lab.contract.config_io import ConfigError, load_config
 from lab.contract.result import RunResult
 from lab.readings import phase
-from lab.readings.report import dead_layer_count, dead_share, final_accuracy, first_to_last
+from lab.readings.report import dead_layer_count, dead_share, final_accuracy, first_to_last, first_to_last_step
 from lab.science.initializers import SIGMA_W_INITIALIZERS
+from lab.science.recurrent_initializers import SIMPLE_ONLY_RECURRENT_INITIALIZERS
 from lab.science.mean_field import critical_sigma_w, mean_field
 from lab.text.i18n import fact_sentences, translate
 
@@ -40,6 +48,16 @@ LEAKY_ALPHA = 0.1  # as experiments/leaky_relu_rescue.yaml: 0.01 leaves a narrow
 # σb > 0 the length map there grows without bound (q* = ∞): their one finite critical point has σb = 0.
 HOMOGENEOUS = ("relu", "leaky_relu", "linear")
 CRITICAL_DIGITS = 4  # σw on the boundary to 4 significant digits: a readable config.yaml, χ1 within 1e-3 of 1
+# Which model kinds a remedy is for (model.kind): an MLP's, a recurrent network's, or both.
+MLP, RNN, BOTH = ("mlp",), ("rnn",), ("mlp", "rnn")
+# The smaller_spectral_radius remedy sets the simple cell's recurrent matrix to spectral radius 1: for the linearised
+# recurrence h_t = U h_(t-1) the radius where the gradient through time neither grows nor shrinks on the largest
+# eigenvector; with tanh (|φ′| ≤ 1) the per-step factor ρ·√mean φ′² is then at most 1, so it cannot explode in mean field.
+UNIT_SPECTRAL_RADIUS = 1.0
+DEFAULT_RECURRENT_INITIALIZER = "orthogonal"  # Keras' default; what a gated cell falls back to from identity
+# The gradient through time (timesteps frame): t = 1 over t = T below 1 % vanished, above 100x exploded, as the MLP's
+# first-to-last thresholds.
+VANISHED, EXPLODED = 1e-2, 1e2
 
 
 def critical_sigma_w_of(config: ExperimentConfig) -> float | None:
@@ -87,11 +105,35 @@ def _critical_point(activation: str, sigma_b: float, leaky_alpha: float) -> floa
 
 @dataclass(frozen=True)
 class Remedy:
-    """One remedy: when it applies to a config, and the dotted overrides that apply it."""
+    """One remedy: the model kinds it is for, when it applies to a config of those, and the dotted overrides that apply it."""
 
     name: str
     applies: Callable[[ExperimentConfig], bool]
     overrides: Callable[[ExperimentConfig], dict]
+    kinds: tuple[str, ...] = MLP
+
+    def changes(self, config: ExperimentConfig) -> bool:
+        """Whether the remedy is for this config's kind of model and changes something in it."""
+        return config.model.kind in self.kinds and self.applies(config)
+
+
+def gated_cell(cell: str) -> Callable[[ExperimentConfig], dict]:
+    """The overrides that swap the recurrent cell for a gated one: its activation is tanh (the config's rule), and a
+    simple-cell-only recurrent matrix (identity, a spectral radius) goes back to Keras' default, orthogonal."""
+    def overrides(config: ExperimentConfig) -> dict:
+        changes = {"model.cell": cell, "model.activation": "tanh"}
+        if config.model.recurrent_initializer in SIMPLE_ONLY_RECURRENT_INITIALIZERS:
+            changes["model.recurrent_initializer"] = DEFAULT_RECURRENT_INITIALIZER
+        if config.model.spectral_radius is not None:
+            changes["model.spectral_radius"] = None
+        return changes
+    return overrides
+
+
+def recurrent_matrix_is(config: ExperimentConfig, initializer: str) -> bool:
+    """Whether the recurrent matrix is already drawn by initializer at its own scale (spectral radius 1 for both
+    orthogonal and identity, so a radius of exactly 1 is the same matrix)."""
+    return config.model.recurrent_initializer == initializer and config.model.spectral_radius in (None, 1.0)
 
 
 REMEDIES = {remedy.name: remedy for remedy in (
@@ -113,7 +155,7 @@ REMEDIES = {remedy.name: remedy for remedy in (
     Remedy("selu_lecun", lambda c: (c.model.activation, c.model.kernel_initializer) != ("selu", "lecun_normal"),
            lambda c: {"model.activation": "selu", "model.kernel_initializer": "lecun_normal"}),
     Remedy("tanh", lambda c: c.model.activation in ("step", "sigmoid"),
-           lambda c: {"model.activation": "tanh", "model.kernel_initializer": "glorot_uniform"}),
+           lambda c: {"model.activation": "tanh", "model.kernel_initializer": "glorot_uniform"}, BOTH),
     Remedy("relu_he", lambda c: c.model.activation not in RELU_FAMILY,
            lambda c: {"model.activation": "relu", "model.kernel_initializer": "he_normal"}),
     # Adam divides each parameter's step by its gradient's running RMS, so a first layer with a tiny
@@ -121,10 +163,25 @@ REMEDIES = {remedy.name: remedy for remedy in (
     Remedy("adam", lambda c: c.training.optimizer != "adam",
            lambda c: {"training.optimizer": "adam", "training.learning_rate": ADAM_LEARNING_RATE}),
     Remedy("clip_norm", lambda c: c.training.clip_norm is None,
-           lambda c: {"training.clip_norm": CLIP_NORM, "training.clip_value": None}),
+           lambda c: {"training.clip_norm": CLIP_NORM, "training.clip_value": None}, BOTH),
     # Always offered: learning_rate's only lower bound is > 0, so any rate can be made smaller.
     Remedy("lower_learning_rate", lambda c: True,
-           lambda c: {"training.learning_rate": float(f"{c.training.learning_rate / LEARNING_RATE_DIVISOR:.6g}")}),
+           lambda c: {"training.learning_rate": float(f"{c.training.learning_rate / LEARNING_RATE_DIVISOR:.6g}")}, BOTH),
+    # Recurrent networks (issue #14). Gated cells (Hochreiter & Schmidhuber 1997; Cho et al. 2014): the cell's own
+    # path through time, whose factor per step is a gate the network learns to open, not a fixed matrix and slope.
+    Remedy("lstm", lambda c: c.model.cell != "lstm", gated_cell("lstm"), RNN),
+    Remedy("gru", lambda c: c.model.cell != "gru", gated_cell("gru"), RNN),
+    # Every eigenvalue of modulus 1 (Saxe et al. 2014; Keras' default): offered where the run drew another matrix
+    # or rescaled it.
+    Remedy("recurrent_orthogonal", lambda c: not recurrent_matrix_is(c, "orthogonal"),
+           lambda c: {"model.recurrent_initializer": "orthogonal", "model.spectral_radius": None}, RNN),
+    # U = I (Le et al. 2015, with relu the IRNN): the state is copied forward at initialisation. Simple cell only.
+    Remedy("recurrent_identity", lambda c: c.model.cell == "simple" and not recurrent_matrix_is(c, "identity"),
+           lambda c: {"model.recurrent_initializer": "identity", "model.spectral_radius": None}, RNN),
+    # Only from a radius above 1: below it a smaller radius shrinks the gradient through time further.
+    Remedy("smaller_spectral_radius", lambda c: c.model.cell == "simple" and c.model.spectral_radius is not None
+           and c.model.spectral_radius > UNIT_SPECTRAL_RADIUS,
+           lambda c: {"model.spectral_radius": UNIT_SPECTRAL_RADIUS}, RNN),
 )}
 
 
@@ -134,7 +191,7 @@ def applicable_remedies(config: ExperimentConfig) -> list[str]:
     A remedy can change a config into one a cross-field rule refuses (normalisation with probe.propagation:
     no per-sample Jacobian), and a remedy offered must be one that can run.
     """
-    return [name for name, remedy in REMEDIES.items() if remedy.applies(config) and _gives_a_valid_config(config, name)]
+    return [name for name, remedy in REMEDIES.items() if remedy.changes(config) and _gives_a_valid_config(config, name)]
 
 
 def _gives_a_valid_config(config: ExperimentConfig, remedy: str) -> bool:
@@ -154,7 +211,7 @@ def remedied_config(config: ExperimentConfig, remedy: str) -> ExperimentConfig:
     """
     if remedy not in REMEDIES:
         raise ValueError(f"remedy: unknown {remedy!r}; choose one of {', '.join(REMEDIES)}")
-    if not REMEDIES[remedy].applies(config):
+    if not REMEDIES[remedy].changes(config):
         raise ValueError(f"remedy: {remedy} does not change this config (choose one of {', '.join(applicable_remedies(config))})")
     name = f"{config.name}+{remedy}"[:64].replace("+", "_")
     overrides = {**REMEDIES[remedy].overrides(config), "name": name}
@@ -164,32 +221,69 @@ def remedied_config(config: ExperimentConfig, remedy: str) -> ExperimentConfig:
 def suggested_remedy(result: RunResult) -> str | None:
     """The remedy the run's own numbers point to, among those that apply; None when they point to none.
 
-    Divergence points to clipping, the step function to a differentiable activation, units that died
-    during training to a smaller learning rate, layers dead at birth to leaky ReLU, a first layer
-    receiving under 1% of the last layer's signal to He initialisation (ReLU-like), σw on the order-chaos
-    boundary (a plain net mean field covers) or batch normalisation, and one receiving over 100 times it
-    (the chaotic phase) to the boundary too.
+    Divergence points to clipping, the step function to a differentiable activation; then an MLP's layer profile
+    (mlp_wanted) or a recurrent network's gradient through time (rnn_wanted) names the rest.
     """
-    config, layers = result.config, result.layers
+    config = result.config
     wanted = []
     if result.status == "diverged":
         wanted += ["clip_norm", "lower_learning_rate"]
     if config.model.activation == "step":
         wanted += ["tanh", "relu_he"]
+    wanted += rnn_wanted(result) if config.model.kind == "rnn" else mlp_wanted(result)
+    choices = applicable_remedies(config)
+    return next((name for name in wanted if name in choices), None)
+
+
+def mlp_wanted(result: RunResult) -> list[str]:
+    """An MLP's remedies in the order its layers frame points to them: units that died during training to a smaller
+    learning rate, layers dead at birth to leaky ReLU, a first layer receiving under 1% of the last layer's signal to He
+    initialisation (ReLU-like), σw on the order-chaos boundary (a plain net mean field covers) or batch normalisation,
+    and one receiving over 100 times it (the chaotic phase) to the boundary too."""
+    config, layers = result.config, result.layers
+    wanted = []
     if not layers.empty:
         if dead_share(layers, "end") > 2 * dead_share(layers, "start") + 0.05:
             wanted += ["lower_learning_rate"]
         if dead_layer_count(layers, "start") or dead_layer_count(layers, "end"):
             wanted += ["leaky_relu", "rai"]
         signal = first_to_last(layers, "preact_grad_rms")
-        if not signal >= 1e-2:  # NaN (nothing passed) counts as vanished
+        if not signal >= VANISHED:  # NaN (nothing passed) counts as vanished
             # edge_of_chaos applies only to the plain nets mean field covers, where it is the cause's own fix
             wanted += ["he_init", "edge_of_chaos", "batch_norm"] if config.model.activation in RELU_FAMILY else \
                 ["edge_of_chaos", "batch_norm"]
-        elif signal > 1e2:  # exploding on the way down: the chaotic phase
+        elif signal > EXPLODED:  # exploding on the way down: the chaotic phase
             wanted += ["edge_of_chaos"]
-    choices = applicable_remedies(config)
-    return next((name for name in wanted if name in choices), None)
+    return wanted
+
+
+def rnn_wanted(result: RunResult) -> list[str]:
+    """A recurrent network's remedies in the order its gradient through time at initialisation points to them.
+
+    A simple cell whose gradient reaching t = 1 is under 1% of the one at t = T (or nothing: NaN) points to a gated
+    cell, LSTM first. A gated cell's is not read that way: on adding at T = 50 gated cells measured a SMALLER ratio at
+    initialisation than the simple cell (LSTM 5.5e-5, GRU 5.5e-10, tanh 0.013) and still learn, as their gates open
+    in training. Over 100 times it (exploding) points to a spectral radius of 1 where the run set one above it, to
+    clipping (Pascanu et al. 2013), then to an orthogonal recurrent matrix.
+    """
+    config = result.config
+    ratio = time_ratio(result, "start")
+    if config.model.cell == "simple" and not ratio >= VANISHED:
+        return ["lstm", "gru"]
+    if ratio > EXPLODED:
+        return ["smaller_spectral_radius", "clip_norm", "recurrent_orthogonal"]
+    return []
+
+
+def time_ratio(result: RunResult, moment: str = "start", column: str = "state_grad_rms") -> float:
+    """column (state_grad_rms or the LSTM's cell_grad_rms) at t = 1 over t = T, at the first ('start') or last ('end')
+    record, of the LAST recurrent layer: the one the error enters from the head, as the claims' and sweeps' time_ratio
+    (NaN for 0/0 or no record, inf for x/0)."""
+    timesteps = result.timesteps
+    if timesteps.empty:
+        return math.nan
+    step = int(timesteps["step"].min() if moment == "start" else timesteps["step"].max())
+    return first_to_last_step(timesteps, result.config.model.depth, step, column)
 
 
 def format_ratio(value: float) -> str:
@@ -214,18 +308,29 @@ def format_ratio(value: float) -> str:
 def comparison_facts(before: RunResult, after: RunResult) -> list[tuple[str, dict]]:
     """What changed from before to after, as (text key, values) pairs that lab.text.i18n turns into sentences.
 
-    Per recorded moment (initialisation, and the end when both trained), each only when it differs
-    between the runs: the first layer's share of the last hidden layer's back-propagated signal and
-    weight gradient, at the end also of its relative weight update, and the share of dead hidden units.
-    Then the status when it differs, and the final validation accuracy of both.
+    The profile's figures (layer_facts for an MLP, time_facts for a recurrent network), each only when it differs
+    between the runs; then the status when it differs, and the final validation accuracy of both.
     """
+    trained = before.layers["step"].max() > 0 and after.layers["step"].max() > 0
+    moments = ("start", "end") if trained else ("start",)
+    facts = time_facts(before, after, moments) if before.config.model.kind == "rnn" else layer_facts(before, after, moments)
+    if before.status != after.status:
+        facts.append(("fix_status", {"after": f"run_status_{after.status}", "before": f"run_status_{before.status}"}))
+    accuracy_before, accuracy_after = final_accuracy(before), final_accuracy(after)
+    if accuracy_before is not None and accuracy_after is not None:
+        facts.append(("fix_accuracy", {"after": f"{accuracy_after:.2f}", "before": f"{accuracy_before:.2f}"}))
+    return facts
+
+
+def layer_facts(before: RunResult, after: RunResult, moments: tuple[str, ...]) -> list[tuple[str, dict]]:
+    """Per recorded moment, the first layer's share of the last hidden layer's back-propagated signal and weight
+    gradient, at the end also of its relative weight update, and the share of dead hidden units; only what differs."""
     def ratios(column: str, moment: str) -> dict:
         return {"after": format_ratio(first_to_last(after.layers, column, moment)),
                 "before": format_ratio(first_to_last(before.layers, column, moment))}
 
     facts = []
-    trained = before.layers["step"].max() > 0 and after.layers["step"].max() > 0
-    for moment in ("start", "end") if trained else ("start",):
+    for moment in moments:
         for measure, column in (("measure_signal", "preact_grad_rms"), ("measure_weight", "grad_norm")):
             facts.append(("fix_ratio", {"moment": f"fix_moment_{moment}", "measure": measure, **ratios(column, moment)}))
         if moment == "end":
@@ -235,12 +340,22 @@ def comparison_facts(before: RunResult, after: RunResult) -> list[tuple[str, dic
         facts.append(("fix_dead", {"moment": f"fix_moment_{moment}", "after": f"{dead_share(after.layers, moment):.0%}",
                                    "before": f"{dead_share(before.layers, moment):.0%}"}))
     # An unchanged figure (same initial weights, say) tells nothing: only what differs is kept.
+    return [(key, values) for key, values in facts if values["after"] != values["before"]]
+
+
+def time_facts(before: RunResult, after: RunResult, moments: tuple[str, ...]) -> list[tuple[str, dict]]:
+    """Per recorded moment, the gradient reaching t = 1 over the one at t = T (the last recurrent layer's
+    state_grad_rms) in both runs, only where it differs; and where the remedy made the cell an LSTM, the same ratio of
+    its cell state's gradient (the carry: cell_grad_rms), which the run before did not have."""
+    steps = after.config.data.sequence_length
+    facts = [("fix_rnn_time_ratio", {"moment": f"fix_moment_{moment}", "steps": steps,
+                                     "after": format_ratio(time_ratio(after, moment)),
+                                     "before": format_ratio(time_ratio(before, moment))}) for moment in moments]
     facts = [(key, values) for key, values in facts if values["after"] != values["before"]]
-    if before.status != after.status:
-        facts.append(("fix_status", {"after": f"run_status_{after.status}", "before": f"run_status_{before.status}"}))
-    accuracy_before, accuracy_after = final_accuracy(before), final_accuracy(after)
-    if accuracy_before is not None and accuracy_after is not None:
-        facts.append(("fix_accuracy", {"after": f"{accuracy_after:.2f}", "before": f"{accuracy_before:.2f}"}))
+    if after.config.model.cell == "lstm" and before.config.model.cell != "lstm":
+        facts += [("fix_rnn_carry", {"moment": f"fix_moment_{moment}", "steps": steps,
+                                     "after": format_ratio(time_ratio(after, moment, "cell_grad_rms"))})
+                  for moment in moments]
     return facts
 
 

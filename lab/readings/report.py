@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from lab.contract.result import RunResult
+from lab.readings import time_reading
 from lab.text.i18n import fact_sentences
 
 
@@ -102,8 +103,13 @@ def summary_text(result: RunResult, folder=None) -> str:
     summary, config = result.summary, result.config
     model = config.model
     final = summary.get("final", {})
+    network = f"depth {model.depth} x width {model.width}"
+    if model.kind == "rnn":
+        network = (f"{model.cell} rnn, depth {model.depth} x width {model.width}, T {config.data.sequence_length}, "
+                   f"recurrent {model.recurrent_initializer}"
+                   + (f" (spectral radius {model.spectral_radius:g})" if model.spectral_radius is not None else ""))
     lines = [
-        f"run {summary['run_id']}  {config.name}: {config.data.dataset}, depth {model.depth} x width {model.width}, "
+        f"run {summary['run_id']}  {config.name}: {config.data.dataset}, {network}, "
         f"{model.activation} -> {model.output_activation}, {model.kernel_initializer}, "
         f"{config.training.optimizer} lr {config.training.learning_rate}, {config.training.epochs} epochs, seed {config.seed}",
         f"status: {summary['status']} - {summary.get('message', '')}",
@@ -115,6 +121,9 @@ def summary_text(result: RunResult, folder=None) -> str:
             )
         )
     lines += ["", layer_table(result.layers), "", *verdict(result.layers, model.depth)]
+    if model.kind == "rnn":
+        # One home for the time readings: lab.readings.time_reading (the app's sentences and charts read it too).
+        lines += ["", *time_reading.ratio_lines(result.timesteps), *time_reading.slope_lines(result.timesteps, summary)]
     if folder is not None:
         lines.append(f"written: {folder}")
     return "\n".join(lines)
@@ -138,22 +147,44 @@ PROPAGATION_FIGURE_COLUMNS = ("log10_jac_spread_start", "log10_jac_spread_end", 
 # Added only for trained runs (training.epochs > 0): the mean of val_accuracy over the recorded epochs (1 to the last),
 # the area under the learning curve per epoch: higher means learned sooner, not only learned in the end.
 TRAINING_FIGURE_COLUMNS = ("val_accuracy_mean",)
+# Added only for recurrent runs (model.kind rnn; every other sweep.csv keeps its columns, byte for byte): log10 of
+# state_grad_rms at t = 1 over t = T (timesteps.csv) at the first and last record - the gradient through time that
+# the time-lag and spectral-radius studies plot. With stacked layers, the LAST recurrent layer: the one the error
+# enters from the head, so its ratio is the time lag alone, not mixed with the loss through the layers above.
+TIME_FIGURE_COLUMNS = ("log10_time_ratio_start", "log10_time_ratio_end")
 
 
 def figure_columns(config) -> tuple[str, ...]:
     """sweep.csv's figure columns for a run of this config: the classic ones, then those its probes and training add."""
     return (*FIGURE_COLUMNS, *(PROPAGATION_FIGURE_COLUMNS if config.probe.propagation else ()),
-            *(TRAINING_FIGURE_COLUMNS if config.training.epochs > 0 else ()))
+            *(TRAINING_FIGURE_COLUMNS if config.training.epochs > 0 else ()),
+            *(TIME_FIGURE_COLUMNS if config.model.kind == "rnn" else ()))
 
 
 def run_figures(result: RunResult) -> dict:
-    """One run's row of figures in sweep.csv: figures(), then the propagation and training figures its config asks for."""
+    """One run's row of figures in sweep.csv: figures(), then the propagation, training and time figures its config asks for."""
     config = result.config
     row = figures(result.layers, config.model.depth, result.summary)
     if config.probe.propagation:
         row.update(propagation_figures(result.propagation, config.model.depth))
     if config.training.epochs > 0:
         row["val_accuracy_mean"] = learning_curve_mean(result.history)
+    if config.model.kind == "rnn":
+        row.update(time_figures(result.timesteps, config.model.depth))
+    return row
+
+
+def time_figures(timesteps: pd.DataFrame, depth: int) -> dict:
+    """log10(state_grad_rms at t = 1 / at t = T) of the last recurrent layer at the first and last record (log10_ratio's
+    -inf and NaN; NaN without rows)."""
+    row = dict.fromkeys(TIME_FIGURE_COLUMNS, float("nan"))
+    last_layer = timesteps[timesteps["layer"] == depth]
+    if last_layer.empty:
+        return row
+    for moment, step in (("start", last_layer["step"].min()), ("end", last_layer["step"].max())):
+        at_step = last_layer[last_layer["step"] == step].sort_values("t")
+        row[f"log10_time_ratio_{moment}"] = log10_ratio(float(at_step["state_grad_rms"].iloc[0]),
+                                                        float(at_step["state_grad_rms"].iloc[-1]))
     return row
 
 

@@ -20,13 +20,14 @@ from lab.contract.result import (
     RunResult,
     column_dtype,
     frame,
+    optional_frames_of,
 )
 
 SUMMARY_FILE = "summary.json"
 # Written by every run (format_version 1 on).
 FRAME_FILES = {name: f"{name}.csv" for name in FRAME_COLUMNS if name not in OPTIONAL_FRAMES}
-# Written only when the config asks (probe.propagation, format_version 2 on); a folder without them loads with
-# those frames empty: whether they were written is decided by which files are present.
+# Written only when the config asks (probe.propagation, format_version 2 on; model.kind rnn, 3 on); a folder without
+# them loads with those frames empty: whether they were written is decided by which files are present.
 OPTIONAL_FRAME_FILES = {name: f"{name}.csv" for name in OPTIONAL_FRAMES}
 # What the summary printed by `run` and `show` needs, with the JSON types it must have.
 SUMMARY_FIELDS = {"run_id": str, "status": str}
@@ -77,9 +78,9 @@ def save(result: RunResult, out_dir, extra_files: dict[str, bytes] | None = None
     write_atomic(folder / "config.yaml", config_to_yaml(result.config).encode("utf-8"), durable=False)
     for name, file_name in FRAME_FILES.items():
         write_atomic(folder / file_name, getattr(result, name).to_csv(index=False).encode("utf-8"), durable=False)
-    if getattr(result.config.probe, "propagation", False):
-        for name, file_name in OPTIONAL_FRAME_FILES.items():
-            write_atomic(folder / file_name, getattr(result, name).to_csv(index=False).encode("utf-8"), durable=False)
+    for name in optional_frames_of(result.config):
+        write_atomic(folder / OPTIONAL_FRAME_FILES[name], getattr(result, name).to_csv(index=False).encode("utf-8"),
+                     durable=False)
     write_atomic(folder / "probe.npy", _npy_bytes(probe_inputs(result.config)), durable=False)
     for file_name, data in (extra_files or {}).items():
         write_atomic(folder / file_name, data, durable=False)
@@ -126,7 +127,7 @@ def load(path, frames=(*FRAME_FILES, *OPTIONAL_FRAME_FILES)) -> RunResult:
         raise RunFolderError(message if message.startswith(str(folder)) else f"{folder / 'config.yaml'}: {message}") from None
     read = {name: _read_frame(folder / file_name, name) if name in frames else frame(name)
             for name, file_name in FRAME_FILES.items()}
-    # Optional frames: read when present (an older folder, or a run without probe.propagation, has none).
+    # Optional frames: read when present (an older folder, or a run that did not ask for them, has none).
     read.update({name: _read_frame(folder / file_name, name) if name in frames and (folder / file_name).is_file()
                  else frame(name) for name, file_name in OPTIONAL_FRAME_FILES.items()})
     if "layers" in frames:

@@ -1,6 +1,8 @@
-"""Seeded classification data sets, split and standardised for the MLP experiments.
+"""Seeded classification data sets, split (and the vector sets standardised) for the experiments.
 
 All are synthetic but digits: scikit-learn's bundled 8×8 handwritten digits (load_digits, no download).
+The sequence tasks (lab.science.sequences, for recurrent networks) give (N, T, channels) inputs and are not
+standardised: their encodings (±1 bits, U(0, 1) values with 0/1 markers, one-hot symbols) are the task's definition.
 """
 
 import math
@@ -9,7 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lab.science.sequences import CHANNELS, CLASSES, SEQUENCE_TASKS, make_sequences
+
+# The vector data sets (an MLP's; the app's form lists these); data.dataset also takes SEQUENCE_TASKS.
 DATASETS = ("moons", "circles", "xor", "spirals", "blobs", "gaussian", "digits")
+ALL_DATASETS = DATASETS + SEQUENCE_TASKS
+DEFAULT_SEQUENCE_LENGTH = 50
 TWO_DIMENSIONAL = frozenset({"moons", "circles", "xor", "spirals", "blobs"})
 BINARY_ONLY = frozenset({"moons", "circles", "xor"})
 
@@ -23,7 +30,11 @@ DIGITS_SAMPLES, DIGITS_FEATURES, DIGITS_CLASSES = 1797, 64, 10
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """Train/validation splits (x float32, y int32) plus the train statistics used to standardise."""
+    """Train/validation splits (x float32, y int32) plus the train statistics used to standardise.
+
+    x is (N, features) for the vector sets and (N, T, channels) for a sequence task (then feature_mean is 0
+    and feature_std 1 per channel: sequences are not standardised).
+    """
 
     # eq=False: the generated __eq__/__hash__ would compare numpy arrays, which raises.
     x_train: np.ndarray
@@ -36,8 +47,8 @@ class Dataset:
 
     @property
     def num_features(self):
-        """Return the number of input features."""
-        return self.x_train.shape[1]
+        """Return the number of input features (a sequence task's channels)."""
+        return self.x_train.shape[-1]
 
 
 def _is_int(value):
@@ -47,8 +58,8 @@ def _is_int(value):
 
 def _validate(dataset, num_samples, noise, num_features, num_classes, validation_split):
     """Raise ValueError naming the first invalid make_dataset argument."""
-    if dataset not in DATASETS:
-        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {dataset!r}")
+    if dataset not in ALL_DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(ALL_DATASETS)}; got {dataset!r}")
     if not _is_int(num_samples) or num_samples < 2:
         raise ValueError(f"num_samples must be an integer >= 2; got {num_samples!r}")
     if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not math.isfinite(noise) or noise < 0:
@@ -63,6 +74,9 @@ def _validate(dataset, num_samples, noise, num_features, num_classes, validation
                                 or num_classes != DIGITS_CLASSES):
         raise ValueError(f"digits has {DIGITS_SAMPLES} images of {DIGITS_FEATURES} features in {DIGITS_CLASSES} classes; "
                          f"got num_samples {num_samples}, num_features {num_features}, num_classes {num_classes}")
+    if dataset in SEQUENCE_TASKS and (num_features != CHANNELS[dataset] or num_classes != CLASSES[dataset]):
+        raise ValueError(f"{dataset} has {CHANNELS[dataset]} channels (num_features) and {CLASSES[dataset]} classes; "
+                         f"got num_features {num_features}, num_classes {num_classes}")
     if dataset in BINARY_ONLY and num_classes != 2:
         raise ValueError(
             f"num_classes must be 2 for the binary dataset {dataset!r} (got {num_classes}); "
@@ -188,12 +202,19 @@ def _generate(dataset, rng, extra_rng, num_samples, noise, num_features, num_cla
     return np.hstack([points, extra]), labels
 
 
-def make_dataset(dataset, num_samples, noise, num_features, num_classes, validation_split, seed):
-    """Return a seeded, shuffled, split and train-standardised Dataset (digits: noise is ignored)."""
+def make_dataset(dataset, num_samples, noise, num_features, num_classes, validation_split, seed,
+                 sequence_length=DEFAULT_SEQUENCE_LENGTH):
+    """Return a seeded, shuffled, split and train-standardised Dataset (digits: noise is ignored).
+
+    A sequence task (SEQUENCE_TASKS) gives (N, sequence_length, channels) inputs, split but not standardised;
+    sequence_length is read by those only.
+    """
     _validate(dataset, num_samples, noise, num_features, num_classes, validation_split)
     # Independent child streams: the base points and the shuffle do not depend on num_features,
     # so appending noise features to a 2-D set leaves its first two columns unchanged.
     points_rng, extra_rng, shuffle_rng = np.random.default_rng(seed).spawn(3)
+    if dataset in SEQUENCE_TASKS:
+        return _sequence_dataset(dataset, points_rng, num_samples, sequence_length, float(noise), validation_split)
     inputs, labels = _generate(dataset, points_rng, extra_rng, num_samples, float(noise), num_features, num_classes)
     # Generators emit samples grouped or in their own order; shuffle inputs and labels together.
     order = shuffle_rng.permutation(num_samples)
@@ -216,12 +237,29 @@ def make_dataset(dataset, num_samples, noise, num_features, num_classes, validat
     )
 
 
+def _sequence_dataset(task, rng, num_samples, sequence_length, noise, validation_split):
+    """A sequence task's Dataset: (N, T, channels) float32 splits, not standardised (mean 0, std 1 per channel).
+
+    The samples are i.i.d. draws, so no shuffle is needed: the first ones train, the rest validate.
+    """
+    inputs, labels = make_sequences(task, rng, num_samples, sequence_length, noise)
+    num_train = num_samples - round(num_samples * validation_split)
+    inputs, labels = inputs.astype(np.float32), labels.astype(np.int32)
+    channels = CHANNELS[task]
+    return Dataset(
+        x_train=inputs[:num_train], y_train=labels[:num_train], x_val=inputs[num_train:], y_val=labels[num_train:],
+        num_classes=CLASSES[task], feature_mean=np.zeros(channels), feature_std=np.ones(channels),
+    )
+
+
 def grid_for_boundary(dataset, resolution=100, margin=0.5):
     """Return (x1_values, x2_values) spanning the first two standardised training features."""
     if not _is_int(resolution) or resolution < 2:
         raise ValueError(f"resolution must be an integer >= 2; got {resolution!r}")
     if isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not math.isfinite(margin) or margin < 0:
         raise ValueError(f"margin must be a finite number >= 0; got {margin!r}")
+    if dataset.x_train.ndim != 2:
+        raise ValueError("grid_for_boundary needs vector inputs; a sequence task's are (samples, steps, channels)")
     if dataset.x_train.shape[1] < 2:
         raise ValueError(f"grid_for_boundary needs at least 2 features; the dataset has {dataset.x_train.shape[1]}")
     first_two = dataset.x_train[:, :2].astype(np.float64)

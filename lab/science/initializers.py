@@ -55,8 +55,9 @@ SMALL_RANDOM_SCALE = 0.05  # Keras' RandomNormal stddev and RandomUniform limit
 # arXiv:1903.06733 for them); the paper's own text could not be consulted when this was written.
 RAI_SIGMA = 0.6007
 RAI_BETA = (2.0, 1.0)
-# Stream tensor keys: 0 kernel (or RAI's joint kernel and bias), 1 bias, 2 a skip connection's projection.
-KERNEL_STREAM, BIAS_STREAM, PROJECTION_STREAM = 0, 1, 2
+# Stream tensor keys: 0 kernel (or RAI's joint kernel and bias), 1 bias, 2 a skip connection's projection,
+# 3 a recurrent layer's recurrent kernel (lab.science.recurrent_initializers).
+KERNEL_STREAM, BIAS_STREAM, PROJECTION_STREAM, RECURRENT_STREAM = 0, 1, 2, 3
 
 
 def truncated_normal(rng: np.random.Generator, shape: tuple, stddev: float) -> np.ndarray:
@@ -97,12 +98,19 @@ def orthogonal(rng: np.random.Generator, shape: tuple, sigma: float) -> np.ndarr
     Orthogonal(gain) alone would leave a widening first layer's pre-activations fan_in/fan_out too small).
     """
     fan_in, fan_out = shape
+    return haar_orthogonal(rng, shape) * (sigma * np.sqrt(max(1.0, fan_out / fan_in)))
+
+
+def haar_orthogonal(rng: np.random.Generator, shape: tuple) -> np.ndarray:
+    """A Haar-random (fan_in, fan_out) matrix with orthonormal columns, or rows when it widens (float64, gain 1).
+
+    Keras' Orthogonal with gain 1 (also the recurrent kernels' default, lab.science.recurrent_initializers).
+    """
+    fan_in, fan_out = shape
     matrix = rng.standard_normal((max(fan_in, fan_out), min(fan_in, fan_out)))
     q, r = np.linalg.qr(matrix)
     q = q * np.sign(np.diag(r))
-    if fan_in < fan_out:
-        q = q.T
-    return q * (sigma * np.sqrt(max(1.0, fan_out / fan_in)))
+    return q.T if fan_in < fan_out else q
 
 
 def initial_values(name, shape: tuple, rng: np.random.Generator | None, sigma: float = 1.0) -> np.ndarray:

@@ -25,9 +25,10 @@ def identity(planned: PlannedRun, grid_keys: list[str], run_id: str) -> dict:
 
 def row_from_folder(folder: Path, planned: PlannedRun, grid_keys: list[str], run_id: str) -> dict:
     """A finished run's row, read back from its folder through lab.runs.store (summary, layers and the frames its
-    config's figures need: propagation with probe.propagation, history when trained; validated)."""
+    config's figures need: propagation with probe.propagation, history when trained, timesteps for rnn; validated)."""
     config = planned.config
-    frames = ("layers", *(["propagation"] if config.probe.propagation else []), *(["history"] if config.training.epochs else []))
+    frames = ("layers", *(["propagation"] if config.probe.propagation else []), *(["history"] if config.training.epochs else []),
+              *(["timesteps"] if config.model.kind == "rnn" else []))
     result = store.load(folder, frames=frames)
     return {**identity(planned, grid_keys, run_id), **run_figures(result)}
 

@@ -49,7 +49,8 @@ def run_one(config: ExperimentConfig, fast: bool = True, run_id: str | None = No
     if not (fast and config.training.epochs == 0):
         return execute(config, run_id=run_id)
     data = prepare_data(config)
-    components = reused_components(config, data[0].x_train.shape[1], data[0].num_classes)
+    # num_features, not x_train.shape[1]: a sequence set's x is (N, T, C), its features the C channels.
+    components = reused_components(config, data[0].num_features, data[0].num_classes)
     return execute(config, components=components, data=data, run_id=run_id)
 
 

@@ -1,4 +1,4 @@
-"""Numpy side of the probe: the rows of the layers and histograms frames from one ProbeReading."""
+"""Numpy side of the probe: the rows of the layers, histograms and (recurrent networks) timesteps frames from one ProbeReading."""
 from __future__ import annotations
 
 import numpy as np
@@ -55,8 +55,9 @@ def _layer_rows(reading: ProbeReading, previous_kernels, activation: str, alpha:
             "weight_norm": float(np.linalg.norm(kernel.astype(np.float64))),
             "update_ratio": update_ratio(kernel, None if previous_kernels is None else previous_kernels[index]),
             "dead_fraction": dead_fraction(output) if hidden else float("nan"),
-            "saturated_fraction": (saturated_fraction(activation, reading.preactivations[index], alpha)
-                                   if hidden else float("nan")),
+            "saturated_fraction": (float("nan") if not hidden
+                                   else saturated_fraction(activation, reading.preactivations[index], alpha)
+                                   if reading.saturated_fractions is None else float(reading.saturated_fractions[index])),
             # For the output row, statistics of the logits: what the head passes to sigmoid/softmax.
             "activation_mean": float(np.mean(output if hidden else reading.preactivations[index])),
             "activation_std": float(np.std(output if hidden else reading.preactivations[index])),
@@ -89,5 +90,48 @@ def histogram_columns(reading: ProbeReading, context: dict) -> dict:
         "bin_left": np.tile(HISTOGRAM_EDGES[:-1], layers),
         "bin_right": np.tile(HISTOGRAM_EDGES[1:], layers),
         "count": counts,
+    })
+    return columns
+
+
+def recurrence_rows(reading: ProbeReading, cell: str, activation: str, alpha: float, step: int) -> list[dict]:
+    """summary.json's "recurrence" rows of one record: per recurrent layer, the simple cell's theory inputs.
+
+    spectral_radius = max |eigenvalue| of the recurrent kernel U (float64 eigvals); slope_rms = sqrt(mean over
+    (sample, unit, t) of phi'(z_t)^2), z_t the cell's pre-activation. Their product is mean field's per-step factor
+    of the gradient going back in time (an estimate, not a bound). Gated cells have no single U or phi': no rows.
+    Non-finite values (a diverging run) are None, as JSON has no NaN.
+    """
+    if cell != "simple":
+        return []
+    rows = []
+    for index, preactivation in enumerate(reading.preactivations[:len(reading.activations)]):
+        with np.errstate(over="ignore", invalid="ignore"):
+            kernel = reading.kernels[index].astype(np.float64)
+            radius = float(np.max(np.abs(np.linalg.eigvals(kernel)))) if np.isfinite(kernel).all() else float("nan")
+            slopes = act.derivative(activation, preactivation.astype(np.float64), alpha)
+            slope_rms = float(np.sqrt(np.mean(np.square(slopes))))
+        rows.append({"step": int(step), "layer": index + 1, "spectral_radius": _json_number(radius),
+                     "slope_rms": _json_number(slope_rms)})
+    return rows
+
+
+def _json_number(value: float) -> float | None:
+    """value, or None when it is not finite (summary.json is written with allow_nan=False)."""
+    return value if np.isfinite(value) else None
+
+
+def timestep_columns(timesteps: dict, context: dict) -> dict:
+    """The timesteps frame's columns of one record: per recurrent layer (1 first), t = 1..T.
+
+    timesteps: (layers, T) arrays state_grad_rms, state_rms and cell_grad_rms (lab.training.recurrent_probes);
+    context: run_id and step (the frame has no epoch column; it is the step's, as in layers.csv).
+    """
+    layers, steps = timesteps["state_grad_rms"].shape
+    columns = {key: np.repeat(np.asarray([context[key]]), layers * steps) for key in ("run_id", "step")}
+    columns.update({
+        "layer": np.repeat(np.arange(1, layers + 1), steps),
+        "t": np.tile(np.arange(1, steps + 1), layers),
+        **{name: np.asarray(timesteps[name], np.float64).ravel() for name in ("state_grad_rms", "state_rms", "cell_grad_rms")},
     })
     return columns

@@ -115,7 +115,12 @@ def seeded_weights(network: Network, model_config: ModelConfig, seed: int) -> li
 
 
 def reinitialize(network: Network, model_config: ModelConfig, seed: int) -> None:
-    """Give a built network the weights of this seed: one compiled call, no rebuild and no retrace."""
+    """Give a built network (MLP or recurrent) the weights of this seed: one compiled call, no rebuild and no retrace."""
+    from lab.training.recurrent_models import RecurrentNetwork, reinitialize_recurrent
+
+    if isinstance(network, RecurrentNetwork):
+        reinitialize_recurrent(network, model_config, seed)
+        return
     network.assign_weights(seeded_weights(network, model_config, seed))
 
 

@@ -39,6 +39,10 @@ class ProbeReading:
     kernels: tuple  # kernel values (numpy), for weight norms and update ratios
     preactivations: tuple  # each layer's activation input on the probe batch (the logits for the output layer)
     activations: tuple  # hidden layers' activation outputs on the probe batch (depth entries)
+    # Recurrent networks (lab.training.recurrent_probes) only: per hidden layer the saturated share when it is
+    # measured in the graph (gated cells), and the timesteps frame's arrays; None for the MLP.
+    saturated_fractions: np.ndarray | None = None
+    timesteps: dict | None = None
 
 
 def make_probe(network: Network, num_features: int, binary: bool):

@@ -72,6 +72,8 @@ def execute(config: ExperimentConfig, on_progress: ProgressCallback | None = Non
         "seed": config.seed,
         "threads": trainer.threads,
     }
+    if config.model.kind == "rnn":  # only rnn runs get the key: every MLP summary.json stays byte-identical
+        summary["recurrence"] = trainer.recurrence_rows
     return RunResult(
         config=config,
         layers=frame("layers", trainer.layer_rows),
@@ -81,6 +83,7 @@ def execute(config: ExperimentConfig, on_progress: ProgressCallback | None = Non
         summary=summary,
         propagation=propagation,
         spectrum=spectrum,
+        timesteps=trainer.timesteps_frame(),
     )
 
 
@@ -120,6 +123,8 @@ def release_run(trainer) -> None:
     functions = [steps.train_step, steps.evaluate, steps.probabilities, trainer.probe, trainer.network.assign_weights]
     if trainer.slopes is not None:
         functions.append(trainer.slopes.function)
+    if hasattr(trainer.probe, "function"):  # the recurrent probe exposes its tf.function
+        functions.append(trainer.probe.function)
     release_custom_gradients(functions)
 
 

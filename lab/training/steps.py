@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from lab.contract.config import TrainingConfig
-from lab.training.models import Network
+from lab.training.models import Network  # or a lab.training.recurrent_models.RecurrentNetwork: the same model/loss
 from lab.training.runtime import import_tensorflow
 
 
@@ -57,12 +57,15 @@ LOOP_MIN_STEPS = 4
 class CompiledSteps:
     """The tf.functions of one run: training step, evaluation, and class probabilities."""
 
-    def __init__(self, network: Network, training: TrainingConfig, num_features: int, binary: bool):
+    def __init__(self, network: Network, training: TrainingConfig, binary: bool):
         tf = import_tensorflow()
         self.network, self.binary = network, binary
         self.optimizer = make_optimizer(training)
         self.variables = network.model.trainable_variables
-        signature = [tf.TensorSpec([None, num_features], tf.float32), tf.TensorSpec([None], tf.int32)]
+        # The model's own input shape: (None, features) for the MLP, (None, None, channels) for a recurrent
+        # network (a free time axis: one trace serves every sequence length).
+        inputs = tf.TensorSpec(tuple(network.model.inputs[0].shape), tf.float32)
+        signature = [inputs, tf.TensorSpec([None], tf.int32)]
         # A fixed signature with a free batch size: the last, smaller batch reuses the same graph.
         # train_step(inputs, labels, order, batch_size) runs the updates on the batches of order: with
         # records every few steps, one update per call (a graph loop traces slower than it saves there);

@@ -10,19 +10,29 @@ from lab.contract.config import ExperimentConfig
 from lab.contract.result import frame, frame_from_columns
 from lab.contract.run_data import SHUFFLE_STREAM, steps_per_epoch
 from lab.science.data import Dataset, grid_for_boundary
-from lab.training.measures import histogram_columns, layer_rows
+from lab.training.measures import histogram_columns, layer_rows, recurrence_rows, timestep_columns
 from lab.training.models import build_network
 from lab.training.probes import make_probe
 from lab.training.propagation import frames_of, make_slopes, propagation_columns, skip_sources
+from lab.training.recurrent_models import build_recurrent_from_config
+from lab.training.recurrent_probes import make_recurrent_probe
 from lab.training.runtime import import_tensorflow, thread_settings
 from lab.training.steps import CompiledSteps
 
 
 def build_components(config: ExperimentConfig, num_features: int, num_classes: int) -> tuple:
-    """A fresh network with its compiled steps and probe (each tf.function traces on first use)."""
+    """A fresh network with its compiled steps and probe (each tf.function traces on first use).
+
+    num_features: the inputs' last axis (a sequence task's channels).
+    """
     binary = config.model.output_activation == "sigmoid"
-    network = build_network(config.model, num_features, num_classes, config.seed)
-    return network, CompiledSteps(network, config.training, num_features, binary), make_probe(network, num_features, binary)
+    if config.model.kind == "rnn":
+        network = build_recurrent_from_config(config.model, num_features, num_classes, config.seed)
+        probe = make_recurrent_probe(network, num_features, binary)
+    else:
+        network = build_network(config.model, num_features, num_classes, config.seed)
+        probe = make_probe(network, num_features, binary)
+    return network, CompiledSteps(network, config.training, binary), probe
 
 
 class Trainer:
@@ -33,7 +43,7 @@ class Trainer:
         import_tensorflow()
         self.config, self.dataset, self.run_id, self.on_progress = config, dataset, run_id, on_progress
         self.binary = config.model.output_activation == "sigmoid"
-        features = dataset.x_train.shape[1]
+        features = dataset.num_features  # the last axis: a sequence task's channels
         # components: (network, compiled steps, probe) already built and re-initialised for this seed
         # (the sweep's fast path for runs at initialisation); otherwise built here.
         self.network, self.steps, self.probe = components or build_components(config, features, dataset.num_classes)
@@ -45,6 +55,8 @@ class Trainer:
         self.step = 0
         self.layer_rows: list[dict] = []
         self.histogram_chunks: list[dict] = []
+        self.timestep_chunks: list[dict] = []  # model.kind rnn only (timesteps.csv)
+        self.recurrence_rows: list[dict] = []  # model.kind rnn only (summary.json's "recurrence", theory's inputs)
         self.history_rows: list[dict] = []
         self.previous_kernels = None
         self.last_recorded_step = -1
@@ -61,6 +73,9 @@ class Trainer:
         model = self.config.model
         self.layer_rows += layer_rows(reading, self.previous_kernels, model.activation, model.leaky_alpha, context)
         self.histogram_chunks.append(histogram_columns(reading, context))
+        if reading.timesteps is not None:
+            self.timestep_chunks.append(timestep_columns(reading.timesteps, context))
+            self.recurrence_rows += recurrence_rows(reading, model.cell, model.activation, model.leaky_alpha, self.step)
         self.previous_kernels = reading.kernels
         self.last_recorded_step = self.step
         if self.slopes is not None:
@@ -102,11 +117,19 @@ class Trainer:
 
     def histograms_frame(self):
         """The histograms frame of every record so far."""
-        if not self.histogram_chunks:
-            return frame("histograms")
-        names = self.histogram_chunks[0].keys()
-        columns = {name: np.concatenate([chunk[name] for chunk in self.histogram_chunks]) for name in names}
-        return frame_from_columns("histograms", columns)
+        return self.frame_of_chunks("histograms", self.histogram_chunks)
+
+    def timesteps_frame(self):
+        """The timesteps frame of every record so far (empty, with its columns, for an MLP)."""
+        return self.frame_of_chunks("timesteps", self.timestep_chunks)
+
+    @staticmethod
+    def frame_of_chunks(name: str, chunks: list[dict]):
+        """A frame of the contract from per-record column chunks."""
+        if not chunks:
+            return frame(name)
+        columns = {column: np.concatenate([chunk[column] for chunk in chunks]) for column in chunks[0]}
+        return frame_from_columns(name, columns)
 
     def train(self) -> tuple[str, str]:
         """Record at step 0, train epoch by epoch, record on schedule and at the end; (status, message)."""

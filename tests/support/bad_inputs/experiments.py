@@ -138,6 +138,47 @@ ESCAPING_NAMES = [
     Bad("name_too_long", "name: " + "a" * 65 + "\n", BAD_NAME),
 ]
 
+# Recurrent networks (issue #14): each rule across model.kind, the cell and the sequence tasks, one line naming the field.
+RNN = "model: {kind: rnn, "
+ADDING = "data: {dataset: adding}\n"
+RECURRENT = [
+    Bad("sequence_task_with_an_mlp", "data: {dataset: adding}\n", ("data.dataset", "sequence task", "model.kind: rnn")),
+    Bad("rnn_on_a_vector_set", "model: {kind: rnn}\n", ("data.dataset", "model.kind rnn reads sequences", "bit_memory, adding")),
+    Bad("unknown_kind", "model: {kind: cnn}\n", ("model.kind", "must be one of", "'mlp'", "'rnn'")),
+    Bad("unknown_cell", ADDING + RNN + "cell: transformer}\n", ("model.cell", "must be one of", "'lstm'", "'gru'")),
+    Bad("cell_without_rnn", "model: {cell: lstm}\n", ("model.cell", "only with model.kind: rnn")),
+    Bad("recurrent_initializer_without_rnn", "model: {recurrent_initializer: identity}\n",
+        ("model.recurrent_initializer", "only with model.kind: rnn")),
+    Bad("spectral_radius_without_rnn", "model: {spectral_radius: 0.9}\n", ("model.spectral_radius", "only with model.kind: rnn")),
+    Bad("rnn_too_deep", ADDING + RNN + "depth: 5}\n", ("model.depth", "at most 4 stacked recurrent layers", "got 5")),
+    Bad("lstm_with_relu", ADDING + RNN + "cell: lstm, activation: relu}\n", ("model.activation", "lstm cell takes tanh only")),
+    Bad("identity_for_a_gru", ADDING + RNN + "cell: gru, recurrent_initializer: identity}\n",
+        ("model.recurrent_initializer", "model.cell simple only", "use orthogonal, glorot_uniform, gaussian")),
+    Bad("spectral_radius_for_an_lstm", ADDING + RNN + "cell: lstm, spectral_radius: 0.9}\n",
+        ("model.spectral_radius", "model.cell simple only")),
+    Bad("spectral_radius_zero", ADDING + RNN + "spectral_radius: 0}\n", ("model.spectral_radius", "a number > 0 and at most 10")),
+    Bad("spectral_radius_nan", ADDING + RNN + "spectral_radius: .nan}\n",
+        ("model.spectral_radius", "a number > 0 and at most 10")),
+    Bad("spectral_radius_as_word", ADDING + RNN + "spectral_radius: big}\n", ("model.spectral_radius", "null")),
+    Bad("sequence_length_one", "data: {dataset: adding, sequence_length: 1}\nmodel: {kind: rnn}\n",
+        ("data.sequence_length", "greater than or equal to 2")),
+    Bad("sequence_length_over_cap", "data: {dataset: adding, sequence_length: 1001}\nmodel: {kind: rnn}\n",
+        ("data.sequence_length", "less than or equal to 1000")),
+    Bad("sequence_length_for_moons", "data: {sequence_length: 20}\n", ("data.sequence_length", "only the sequence tasks")),
+    Bad("adding_with_three_features", "data: {dataset: adding, num_features: 3}\nmodel: {kind: rnn}\n",
+        ("data.num_features", "adding has 2 input channels", "leave it out or set 2")),
+    Bad("temporal_order_with_two_classes", "data: {dataset: temporal_order, num_classes: 2}\nmodel: {kind: rnn}\n",
+        ("data.num_classes", "temporal_order has 4 classes")),
+    Bad("temporal_order_with_sigmoid", "data: {dataset: temporal_order}\nmodel: {kind: rnn}\n",
+        ("model.output_activation", "use softmax for 4 classes")),
+    Bad("noise_for_adding", "data: {dataset: adding, noise: 0.5}\nmodel: {kind: rnn}\n", ("data.noise", "only bit_memory")),
+    Bad("rnn_with_normalization", ADDING + RNN + "normalization: batch}\n", ("model.normalization", "not with model.kind rnn")),
+    Bad("rnn_with_skips", ADDING + RNN + "residual_every: 1}\n", ("model.residual_every", "not with model.kind rnn")),
+    Bad("rnn_with_rai", ADDING + RNN + "kernel_initializer: rai}\n", ("model.kernel_initializer", "with model.kind rnn")),
+    Bad("rnn_with_propagation", ADDING + RNN + "}\nprobe: {propagation: true}\n",
+        ("probe.propagation", "not with model.kind rnn")),
+]
+
 EXPERIMENT_KINDS = (MALFORMED, NOT_TEXT, WRONG_SHAPE, UNKNOWN_KEYS, WRONG_TYPES, OUT_OF_RANGE, NON_FINITE, PYTHON_TAGS, BOMBS,
-                    UNREADABLE_VALUES, ESCAPING_NAMES)
+                    UNREADABLE_VALUES, ESCAPING_NAMES, RECURRENT)
 EXPERIMENT_CASES = [case for kind in EXPERIMENT_KINDS for case in kind]

@@ -7,6 +7,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab.contract.result import FORMAT_VERSION
+
 DELETE = object()  # as a summary value: remove the key
 
 
@@ -80,7 +82,7 @@ RUN_FOLDER_CASES = [
     Damage("summary_format_version_text", "summary.json", "summary", ("format_version", "1"), NOT_A_SUMMARY),
     Damage("summary_format_version_boolean", "summary.json", "summary", ("format_version", True), NOT_A_SUMMARY),
     Damage("summary_from_a_newer_lab", "summary.json", "summary", ("format_version", 99),
-           ("summary.json", "format_version 99 was written by a newer lab", "reads up to 2")),
+           ("summary.json", "format_version 99 was written by a newer lab", f"reads up to {FORMAT_VERSION}")),
     Damage("summary_without_run_id", "summary.json", "summary", ("run_id", DELETE),
         ("summary.json", "run_id is missing or not str")),
     Damage("summary_run_id_number", "summary.json", "summary", ("run_id", 123), ("summary.json", "run_id is missing or not str")),
