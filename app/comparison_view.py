@@ -7,6 +7,7 @@ import streamlit as st
 from app.shared import language, t
 from app.url_state import differences
 from lab.charts import run_charts as charts
+from lab.charts import time_charts
 from lab.contract.result import RunResult
 from lab.text.i18n import chart_labels
 
@@ -25,9 +26,23 @@ def overlay(chosen: dict[str, RunResult], key: str, measure: str = "grad_norm", 
                      key=f"{key}_which", format_func=lambda value: t("which_start" if value == "start" else "which_end"))
     layers, history = charts.compare_frames(chosen)
     lang = language()
-    profile = charts.comparison_profile_chart(layers, measure, which=which, labels=chart_labels("profile", lang, measure))
-    st.altair_chart(profile, width="stretch")
-    st.caption(t("zero_note"))
+    recurrent = {label for label, result in chosen.items() if result.config.model.kind == "rnn"}
+    if recurrent:
+        timesteps = time_charts.compare_timesteps({label: chosen[label] for label in chosen if label in recurrent})
+        st.altair_chart(time_charts.comparison_time_chart(timesteps, which=which, labels=chart_labels("time_compare", lang)),
+                        width="stretch")
+        st.caption(t("time_compare_note"))
+    if recurrent and len(recurrent) < len(chosen):
+        # An MLP's layer l and an rnn's layer l are different things: one clear message, no chart to misread.
+        mlp = next(label for label in chosen if label not in recurrent)
+        st.warning(t("time_compare_mixed", mlp=mlp, rnn=next(label for label in chosen if label in recurrent)))
+    else:
+        labels = chart_labels("profile", lang, measure)
+        if recurrent:  # every run is recurrent: its layers are recurrent layers (the last the Dense head)
+            labels.update({"hidden": t("time_recurrent"), "x": t("time_layer_axis")})
+        profile = charts.comparison_profile_chart(layers, measure, which=which, labels=labels)
+        st.altair_chart(profile, width="stretch")
+        st.caption(t("zero_note"))
     if not history.empty:
         st.altair_chart(charts.comparison_history_chart(history, labels=chart_labels("history", lang)), width="stretch")
     st.markdown(f"**{t('compare_differences')}**")

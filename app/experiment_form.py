@@ -1,5 +1,9 @@
 """The sidebar: presets, config upload, the task, and the experiment form (st.form: no retrain on a slider).
 
+The task section also picks the model's kind (MLP or recurrent, issue #14) and a recurrent network's cell: they decide
+which fields the form offers, so they sit outside the form and the form follows them at once. A field that does not
+apply to the kind is not drawn and not sent (the schema resolves it), or drawn disabled where its fixed value informs.
+
 Every numeric widget takes its range from the schema narrowed by the app's caps (app.url_state.widget_range), so any
 config a link, an upload, a preset, Fix it or the tour brings fits its widgets; floats are number inputs shown with
 EXACT_FORMAT, so the form holds exactly the config it was given and Train on the unchanged form gives the same run id.
@@ -17,7 +21,9 @@ from lab.contract.config import (
     BIAS_INITIALIZER_NAMES,
     DEFAULT_JACOBIAN_SAMPLES,
     DEFAULT_PROBE_SAMPLES,
+    GATED_CELL_ACTIVATION,
     KERNEL_INITIALIZER_NAMES,
+    MODEL_KINDS,
     NORMALIZATION_POSITIONS,
     NORMALIZATIONS,
     OPTIMIZERS,
@@ -27,6 +33,9 @@ from lab.contract.field_limits import default_probe_samples
 from lab.contract.presets import experiment_presets
 from lab.science.activations import HIDDEN_ACTIVATIONS
 from lab.science.data import BINARY_ONLY, DATASETS, DIGITS_CLASSES, DIGITS_FEATURES, TWO_DIMENSIONAL
+from lab.science.initializers import ASYMMETRIC_INITIALIZERS
+from lab.science.recurrent_initializers import CELLS, RECURRENT_INITIALIZERS, SIMPLE_ONLY_RECURRENT_INITIALIZERS
+from lab.science.sequences import CHANNELS, CLASSES, SEQUENCE_TASKS
 
 KEY = "w."  # widget keys are "w." + the config's dotted field name
 BIAS_CONSTANT = "constant"
@@ -34,6 +43,38 @@ BIAS_CONSTANT = "constant"
 # commits the shown text: the default "%0.2f" shows 0.995 as 0.99 and 1e-6 as 0.00. "%g" without a precision
 # prints the number itself (0.995, 0.000001, 1e-7).
 EXACT_FORMAT = "%g"
+# The form's "recurrent" choice starts from this preset (experiments/rnn_vanishing.yaml: a simple tanh RNN on adding,
+# T = 50, the issue's calibration); RNN_FALLBACK is the same experiment, used only while the preset file is absent.
+DEFAULT_RNN_PRESET = "rnn_vanishing"
+RNN_FALLBACK = {"name": "rnn_vanishing", "data": {"dataset": "adding", "sequence_length": 50, "num_samples": 3000},
+                "model": {"kind": "rnn", "cell": "simple", "width": 32, "activation": "tanh"},
+                "training": {"optimizer": "adam", "learning_rate": 0.005, "batch_size": 64, "epochs": 60}}
+
+
+def kind_default(kind: str) -> ExperimentConfig:
+    """The experiment the form starts from when the model's kind is switched to kind."""
+    if kind == "mlp":
+        return ExperimentConfig()
+    preset = experiment_presets().get(DEFAULT_RNN_PRESET)
+    return load_config(preset if preset is not None else RNN_FALLBACK)
+
+
+def switch_kind() -> None:
+    """Callback of the model-kind radio: the form starts from that kind's default experiment (the fields differ)."""
+    config = kind_default(st.session_state[KEY + "model.kind"])
+    apply_to_widgets(config)
+    flash("info", t("rnn_form_kind_switched", name=config.name))
+
+
+def form_kind(state: Mapping) -> str:
+    """The model kind the form holds ('mlp' where the state has none: a state made before issue #14)."""
+    return state[KEY + "model.kind"] if KEY + "model.kind" in state else "mlp"
+
+
+def choose(state: Mapping, key: str, options) -> None:
+    """Keep a choice widget's state within its options (a cell or task switched under it): the first option if not."""
+    if state.get(KEY + key) not in options:
+        state[KEY + key] = options[0]
 
 
 def apply_to_widgets(config: ExperimentConfig) -> None:
@@ -109,8 +150,15 @@ def sources_ui() -> None:
 
 
 def task_ui() -> tuple[str, int]:
-    """Dataset and classes sit outside the form, so the output choices follow them at once."""
+    """Model kind, dataset (and cell) and classes sit outside the form, so the fields and output choices follow them at once."""
     st.subheader(t("task"))
+    # Labels looked up now, in the visitor's language (a format_func calling t later could run without the session).
+    labels = {"mlp": t("rnn_form_kind_mlp"), "rnn": t("rnn_form_kind_rnn")}
+    kind = st.radio(t("rnn_form_kind"), MODEL_KINDS, key=KEY + "model.kind", horizontal=True, on_change=switch_kind,
+                    format_func=labels.__getitem__, help=t("rnn_form_help_kind"))
+    if kind == "rnn":
+        return sequence_task_ui()
+    choose(st.session_state, "data.dataset", DATASETS)
     dataset = st.selectbox(t("dataset"), DATASETS, key=KEY + "data.dataset")
     if dataset == "digits":  # 10 classes, 64 features, no noise: the form follows (form_ui), the schema checks
         st.session_state[KEY + "data.num_classes"] = DIGITS_CLASSES
@@ -124,12 +172,25 @@ def task_ui() -> tuple[str, int]:
     return dataset, int(classes)
 
 
+def sequence_task_ui() -> tuple[str, int]:
+    """A recurrent network's task (a sequence task: its channels and classes are the task's) and its cell."""
+    choose(st.session_state, "data.dataset", SEQUENCE_TASKS)
+    dataset = st.selectbox(t("dataset"), SEQUENCE_TASKS, key=KEY + "data.dataset", help=t("rnn_form_help_task"))
+    classes = CLASSES[dataset]
+    st.session_state[KEY + "data.num_classes"] = classes
+    st.caption(t("rnn_form_task_fixed", dataset=dataset, channels=CHANNELS[dataset], classes=classes))
+    choose(st.session_state, "model.cell", CELLS)
+    st.selectbox(t("rnn_form_cell"), CELLS, key=KEY + "model.cell", help=t("rnn_form_help_cell"))
+    return dataset, classes
+
+
 def number_widget(label: str, field: str, widget: str | None = None, low=None, **options):
-    """A number input for a config field (widget: its key when it is not the field's own), in the field's widget_range.
+    """A number input for a config field (widget: its key when it is not the field's own), in the field's widget_range
+    for the form's model kind.
 
     low: a tighter lower bound a cross-field rule asks for (the 2-D data sets' two features).
     """
-    schema_low, high = widget_range(field)
+    schema_low, high = widget_range(field, form_kind(st.session_state))
     low = schema_low if low is None else max(low, schema_low)
     if isinstance(schema_low, float) or isinstance(high, float):
         return st.number_input(label, float(low), float(high), format=EXACT_FORMAT, key=KEY + (widget or field), **options)
@@ -148,40 +209,36 @@ def probe_placeholder(state: Mapping) -> str | None:
 def form_ui(dataset: str, classes: int) -> dict | None:
     """The experiment form; returns the raw config dict when Train is pressed, else None."""
     w = KEY
+    recurrent = form_kind(st.session_state) == "rnn"
     with st.form("experiment_form"):
         st.subheader(t("form_title"))
         st.text_input(t("name"), key=w + "name", max_chars=64)
-        with st.expander(t("section_data"), expanded=False):
-            digits = dataset == "digits"
-            number_widget(t("num_samples"), "data.num_samples", step=64)
-            if digits:  # real images: no noise, and the 8×8 pixels are the features
-                st.session_state[w + "data.noise"] = ExperimentConfig().data.noise
-                st.session_state[w + "data.num_features"] = DIGITS_FEATURES
-            number_widget(t("noise"), "data.noise", step=0.05, disabled=digits)
-            low = 2 if dataset in TWO_DIMENSIONAL else 1
-            st.session_state[w + "data.num_features"] = max(low, st.session_state.get(w + "data.num_features", 2))
-            number_widget(t("num_features"), "data.num_features", low=low, step=1, disabled=digits)
-            number_widget(t("validation_split"), "data.validation_split", step=0.05)
-        st.slider(t("depth"), *widget_range("model.depth"), key=w + "model.depth", help=t("help_depth"))
-        number_widget(t("width"), "model.width", step=1)
-        st.selectbox(t("activation"), HIDDEN_ACTIVATIONS, key=w + "model.activation")
-        number_widget(t("leaky_alpha"), "model.leaky_alpha", step=0.01)
+        if recurrent:  # T is the experiment's main variable: in view, not in the data section
+            number_widget(t("rnn_form_sequence_length"), "data.sequence_length", step=1, help=t("rnn_form_help_sequence_length"))
+        data_section(dataset, recurrent)
+        if recurrent:
+            recurrent_model_section()
+        else:
+            mlp_model_section()
         outputs = ["sigmoid", "softmax"] if classes == 2 else ["softmax"]
         if st.session_state.get(w + "model.output_activation") not in outputs:
             st.session_state[w + "model.output_activation"] = outputs[0]
         st.selectbox(t("output_activation"), outputs, key=w + "model.output_activation", help=t("output_rule"))
-        st.selectbox(t("kernel_initializer"), KERNEL_INITIALIZER_NAMES, key=w + "model.kernel_initializer",
-                     help=t("help_kernel_initializer"))
+        kernels = [name for name in KERNEL_INITIALIZER_NAMES if not (recurrent and name in ASYMMETRIC_INITIALIZERS)]
+        choose(st.session_state, "model.kernel_initializer", kernels)
+        st.selectbox(t("kernel_initializer"), kernels, key=w + "model.kernel_initializer",
+                     help=t("rnn_form_help_kernel_initializer" if recurrent else "help_kernel_initializer"))
         st.selectbox(t("bias_initializer"), (*BIAS_INITIALIZER_NAMES, BIAS_CONSTANT), key=w + "model.bias_initializer",
                      help=t("help_bias_initializer"))
         number_widget(t("bias_constant"), "model.bias_initializer", "bias_constant", step=0.1)
         number_widget(t("sigma_w"), "model.sigma_w", step=0.1, help=t("help_sigma_w"))
         number_widget(t("sigma_b"), "model.sigma_b", step=0.1, help=t("help_sigma_b"))
         with st.expander(t("section_remedies"), expanded=False):
-            st.selectbox(t("normalization"), NORMALIZATIONS, key=w + "model.normalization", help=t("help_normalization"))
-            st.radio(t("normalization_position"), NORMALIZATION_POSITIONS, key=w + "model.normalization_position",
-                     horizontal=True)
-            number_widget(t("residual_every"), "model.residual_every", step=1, help=t("help_residual_every"))
+            if not recurrent:  # the MLP's blocks only (the schema refuses them with model.kind rnn)
+                st.selectbox(t("normalization"), NORMALIZATIONS, key=w + "model.normalization", help=t("help_normalization"))
+                st.radio(t("normalization_position"), NORMALIZATION_POSITIONS, key=w + "model.normalization_position",
+                         horizontal=True)
+                number_widget(t("residual_every"), "model.residual_every", step=1, help=t("help_residual_every"))
             number_widget(t("clip_norm"), "training.clip_norm", step=0.1, help=t("help_clip"))
             number_widget(t("clip_value"), "training.clip_value", step=0.1, help=t("help_clip"))
         with st.expander(t("section_training"), expanded=True):
@@ -190,24 +247,84 @@ def form_ui(dataset: str, classes: int) -> dict | None:
             number_widget(t("learning_rate"), "training.learning_rate", step=0.01)
             number_widget(t("batch_size"), "training.batch_size", step=1)
             st.slider(t("epochs"), *widget_range("training.epochs"), key=w + "training.epochs")
-            st.radio(t("record_every"), ["epoch", "steps"], key=w + "training.record_every", horizontal=True,
-                     format_func=lambda value: t("record_epoch" if value == "epoch" else "record_steps"),
-                     help=t("help_record_every"))
+            every = {"epoch": t("record_epoch"), "steps": t("record_steps")}  # labels looked up now (see task_ui)
+            st.radio(t("record_every"), list(every), key=w + "training.record_every", horizontal=True,
+                     format_func=every.__getitem__, help=t("help_record_every"))
             number_widget(t("record_steps_value"), "training.record_every", "record_steps", step=1)
             # value=None: the field may be empty (the default rule), and no widget default competes with the session's value.
             number_widget(t("probe_samples"), "probe.num_samples", value=None, step=16, help=t("help_probe_samples"),
                           placeholder=probe_placeholder(st.session_state))
-            st.checkbox(t("propagation"), key=w + "probe.propagation", help=t("help_propagation"))
-            number_widget(t("jacobian_samples"), "probe.jacobian_samples", step=1, help=t("help_jacobian_samples"))
+            if not recurrent:  # Jacobians dz_l/dz_1 of an MLP's layers (the schema refuses them with model.kind rnn)
+                st.checkbox(t("propagation"), key=w + "probe.propagation", help=t("help_propagation"))
+                number_widget(t("jacobian_samples"), "probe.jacobian_samples", step=1, help=t("help_jacobian_samples"))
             number_widget(t("seed"), "seed", step=1)
         pressed = st.form_submit_button(t("train"), type="primary", width="stretch")
     return raw_config(dataset, classes) if pressed else None
+
+
+def data_section(dataset: str, recurrent: bool) -> None:
+    """Samples, noise, features and the validation split; a sequence task fixes its channels (shown in the task)."""
+    w = KEY
+    with st.expander(t("section_data"), expanded=False):
+        digits = dataset == "digits"
+        number_widget(t("num_samples"), "data.num_samples", step=64)
+        if digits:  # real images: no noise, and the 8×8 pixels are the features
+            st.session_state[w + "data.noise"] = ExperimentConfig().data.noise
+            st.session_state[w + "data.num_features"] = DIGITS_FEATURES
+        if recurrent:  # noise flips bit_memory's bits; the other tasks are defined without it (not sent for them)
+            fixed = dataset != "bit_memory"
+            if fixed:
+                st.session_state[w + "data.noise"] = ExperimentConfig().data.noise
+            number_widget(t("noise"), "data.noise", step=0.05, disabled=fixed,
+                          help=t("rnn_form_help_noise_fixed" if fixed else "rnn_form_help_noise"))
+        else:
+            number_widget(t("noise"), "data.noise", step=0.05, disabled=digits)
+            low = 2 if dataset in TWO_DIMENSIONAL else 1
+            st.session_state[w + "data.num_features"] = max(low, st.session_state.get(w + "data.num_features", 2))
+            number_widget(t("num_features"), "data.num_features", low=low, step=1, disabled=digits)
+        number_widget(t("validation_split"), "data.validation_split", step=0.05)
+
+
+def mlp_model_section() -> None:
+    """The MLP's depth, width and hidden activation."""
+    w = KEY
+    st.slider(t("depth"), *widget_range("model.depth"), key=w + "model.depth", help=t("help_depth"))
+    number_widget(t("width"), "model.width", step=1)
+    choose(st.session_state, "model.activation", HIDDEN_ACTIVATIONS)
+    st.selectbox(t("activation"), HIDDEN_ACTIVATIONS, key=w + "model.activation")
+    number_widget(t("leaky_alpha"), "model.leaky_alpha", step=0.01)
+
+
+def recurrent_model_section() -> None:
+    """A recurrent network: stacked layers of the task section's cell, its activation and recurrent initialisation.
+
+    Gated cells offer tanh only and no identity or spectral radius (their recurrent kernel is units × G·units):
+    what the schema would refuse is not offered.
+    """
+    w = KEY
+    simple = st.session_state.get(w + "model.cell", "simple") == "simple"
+    st.slider(t("rnn_form_depth"), *widget_range("model.depth", "rnn"), key=w + "model.depth", help=t("rnn_form_help_depth"))
+    number_widget(t("rnn_form_width"), "model.width", step=1)
+    activations = HIDDEN_ACTIVATIONS if simple else (GATED_CELL_ACTIVATION,)
+    choose(st.session_state, "model.activation", activations)
+    st.selectbox(t("rnn_form_activation"), activations, key=w + "model.activation", disabled=not simple,
+                 help=t("rnn_form_help_activation" if simple else "rnn_form_help_activation_gated"))
+    # Drawn (disabled) for a gated cell too: a widget left undrawn loses its value, and Train reads this one.
+    number_widget(t("leaky_alpha"), "model.leaky_alpha", step=0.01, disabled=not simple)
+    recurrent = [name for name in RECURRENT_INITIALIZERS if simple or name not in SIMPLE_ONLY_RECURRENT_INITIALIZERS]
+    choose(st.session_state, "model.recurrent_initializer", recurrent)
+    st.selectbox(t("rnn_form_recurrent_initializer"), recurrent, key=w + "model.recurrent_initializer",
+                 help=t("rnn_form_help_recurrent_initializer"))
+    if simple:  # empty = the recurrent kernel as drawn (null)
+        number_widget(t("rnn_form_spectral_radius"), "model.spectral_radius", value=None, step=0.1,
+                      placeholder=t("rnn_form_spectral_radius_empty"), help=t("rnn_form_help_spectral_radius"))
 
 
 def raw_config(dataset: str, classes: int, state: Mapping | None = None) -> dict:
     """The form's values (state: the session's, by default) as a raw config dict (validated by lab.load_config).
 
     Values pass as the widgets hold them (no rounding); an empty probe field is left out, so the schema resolves it.
+    Only the fields of the form's model kind are sent (a recurrent network's task fixes its channels and classes).
     """
     state = st.session_state if state is None else state
 
@@ -217,19 +334,28 @@ def raw_config(dataset: str, classes: int, state: Mapping | None = None) -> dict
     bias = value("model.bias_initializer")
     every = value("training.record_every")
     probe = value("probe.num_samples")
+    recurrent = form_kind(state) == "rnn"
+    model = {"depth": int(value("model.depth")), "width": int(value("model.width")), "activation": value("model.activation"),
+             "leaky_alpha": float(value("model.leaky_alpha")), "output_activation": value("model.output_activation"),
+             "kernel_initializer": value("model.kernel_initializer"),
+             "bias_initializer": float(state[KEY + "bias_constant"]) if bias == BIAS_CONSTANT else bias,
+             "sigma_w": float(value("model.sigma_w")), "sigma_b": float(value("model.sigma_b"))}
+    if recurrent:
+        data = {"dataset": dataset, "sequence_length": int(value("data.sequence_length")),
+                **({"noise": float(value("data.noise"))} if dataset == "bit_memory" else {})}
+        model.update(recurrent_fields(state))
+    else:
+        data = {"dataset": dataset, "num_classes": classes, "noise": float(value("data.noise")),
+                "num_features": int(value("data.num_features"))}
+        model.update({"normalization": value("model.normalization"),
+                      "normalization_position": value("model.normalization_position"),
+                      "residual_every": int(value("model.residual_every"))})
     return {
         "name": value("name") or "experiment",
         "seed": int(value("seed")),
-        "data": {"dataset": dataset, "num_classes": classes, "num_samples": int(value("data.num_samples")),
-                 "noise": float(value("data.noise")), "num_features": int(value("data.num_features")),
+        "data": {**data, "num_samples": int(value("data.num_samples")),
                  "validation_split": float(value("data.validation_split"))},
-        "model": {"depth": int(value("model.depth")), "width": int(value("model.width")), "activation": value("model.activation"),
-                  "leaky_alpha": float(value("model.leaky_alpha")), "output_activation": value("model.output_activation"),
-                  "kernel_initializer": value("model.kernel_initializer"),
-                  "bias_initializer": float(state[KEY + "bias_constant"]) if bias == BIAS_CONSTANT else bias,
-                  "sigma_w": float(value("model.sigma_w")), "sigma_b": float(value("model.sigma_b")),
-                  "normalization": value("model.normalization"), "normalization_position": value("model.normalization_position"),
-                  "residual_every": int(value("model.residual_every"))},
+        "model": model,
         "training": {"optimizer": value("training.optimizer"), "momentum": float(value("training.momentum")),
                      "learning_rate": float(value("training.learning_rate")), "batch_size": int(value("training.batch_size")),
                      "epochs": int(value("training.epochs")),
@@ -237,8 +363,18 @@ def raw_config(dataset: str, classes: int, state: Mapping | None = None) -> dict
                      # 0 in the widget = off (null in the config)
                      "clip_norm": float(value("training.clip_norm")) or None,
                      "clip_value": float(value("training.clip_value")) or None},
-        "probe": {**({} if probe is None else {"num_samples": int(probe)}), **propagation_fields(state)},
+        "probe": {**({} if probe is None else {"num_samples": int(probe)}), **({} if recurrent else propagation_fields(state))},
     }
+
+
+def recurrent_fields(state: Mapping) -> dict:
+    """model.kind rnn with its cell and recurrent initializer; the spectral radius when set (the simple cell's only)."""
+    cell = state[KEY + "model.cell"]
+    fields = {"kind": "rnn", "cell": cell, "recurrent_initializer": state[KEY + "model.recurrent_initializer"]}
+    radius = state[KEY + "model.spectral_radius"] if cell == "simple" and KEY + "model.spectral_radius" in state else None
+    if radius is not None:
+        fields["spectral_radius"] = float(radius)
+    return fields
 
 
 def propagation_fields(state: Mapping) -> dict:

@@ -5,7 +5,7 @@ import tempfile
 
 import streamlit as st
 
-from app import fix_it_view, propagation_view
+from app import fix_it_view, propagation_view, time_view
 from app.caches import cached_spec
 from app.comparison_view import MEASURES
 from app.shared import language, t
@@ -59,6 +59,11 @@ def header(result: RunResult) -> None:
     st.caption(t("run_caption", run_id=result.run_id, dataset=config.data.dataset, initializer=config.model.kernel_initializer,
                  optimizer=config.training.optimizer, learning_rate=config.training.learning_rate,
                  epochs=config.training.epochs, seed=config.seed))
+    if config.model.kind == "rnn":
+        model = config.model
+        radius = "" if model.spectral_radius is None else f" · ρ = {model.spectral_radius:g}"
+        st.caption(t("time_run_caption", cell=model.cell, length=config.data.sequence_length,
+                     recurrent_initializer=model.recurrent_initializer, radius=radius))
     if summary["status"] == "diverged":
         st.error(t("diverged", message=summary["message"]))
     elif summary["status"] == "stopped":
@@ -77,18 +82,28 @@ def profile_section(result: RunResult) -> int:
             if len(steps) > 1 else steps[0])
     shown = sorted({steps[0], step, steps[-1]})
     lang = language()
+    recurrent = result.config.model.kind == "rnn"
     left, right = st.columns(2)
     def profile():
-        predicted = theory_profile(layers, result.config, measure)
-        return charts.gradient_profile_chart(layers, measure, steps=shown, labels=chart_labels("profile", lang, measure),
-                                             theory=predicted)
+        # The MLP's mean-field profile says nothing about a recurrent layer (its theory is the time view's).
+        predicted = None if recurrent else theory_profile(layers, result.config, measure)
+        return charts.gradient_profile_chart(layers, measure, steps=shown, labels=layer_labels("profile", lang, measure,
+                                                                                             recurrent), theory=predicted)
 
     key = (result.run_id, result.status, measure, lang)
     draw(left, cached_chart(("profile", *key, tuple(shown)), profile))
-    draw(right, cached_chart(("heatmap", *key),
-                             lambda: charts.heatmap_chart(layers, measure, labels=chart_labels("heatmap", lang, measure))))
-    st.caption(t("zero_note"))
+    draw(right, cached_chart(("heatmap", *key), lambda: charts.heatmap_chart(
+        layers, measure, labels=layer_labels("heatmap", lang, measure, recurrent))))
+    st.caption(t("zero_note") + (" " + t("time_layers_note") if recurrent else ""))
     return step
+
+
+def layer_labels(kind: str, lang: str, measure: str, recurrent: bool) -> dict:
+    """A layer chart's labels; for a recurrent run its layers are named recurrent layers (the last is the Dense head)."""
+    labels = chart_labels(kind, lang, measure)
+    if recurrent:
+        labels.update({"hidden": t("time_recurrent"), ("x" if kind == "profile" else "y"): t("time_layer_axis")})
+    return labels
 
 
 def units_and_curves(result: RunResult) -> None:
@@ -138,8 +153,10 @@ def training_points(result: RunResult):
     return pd.DataFrame({"x1": dataset.x_train[:count, 0], "x2": dataset.x_train[:count, 1], "label": dataset.y_train[:count]})
 
 
-# The signal propagation frames (probe.propagation), offered only when the run wrote them, with their text keys.
-PROPAGATION_DOWNLOADS = (("propagation", "download_propagation"), ("spectrum", "download_spectrum"))
+# The optional frames (probe.propagation; timesteps for model.kind rnn), offered only when the run wrote them,
+# with their text keys.
+PROPAGATION_DOWNLOADS = (("propagation", "download_propagation"), ("spectrum", "download_spectrum"),
+                         ("timesteps", "time_download"))
 
 
 def propagation_downloads(result: RunResult) -> list[tuple[str, str]]:
@@ -169,8 +186,10 @@ def show(label: str, result: RunResult) -> None:
     header(result)
     fix_it_view.before_after(label, result)
     fix_it_view.section(result)
+    time_view.section(result)  # recurrent runs only: the gradient through time comes first
     step = profile_section(result)
     units_and_curves(result)
     boundary_and_histogram(result, step)
-    propagation_view.section(result)
+    if result.config.model.kind != "rnn":  # mean field's phase diagram is the MLP's (probe.propagation is refused for rnn)
+        propagation_view.section(result)
     downloads(result)

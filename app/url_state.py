@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from lab.contract.config import MAX_RNN_DEPTH, ExperimentConfig
+from lab.contract.config import DEFAULT_PROBE_SAMPLES, MAX_RNN_DEPTH, ExperimentConfig
 from lab.contract.config_io import ConfigError, flatten, load_config, parse_override
 from lab.contract.field_limits import bounds
 from lab.contract.resources import check_resources, hosted_limits
@@ -19,13 +19,13 @@ UI_LIMITS = {
     "training.batch_size": 512,
     "probe.num_samples": 512,
     "probe.jacobian_samples": 8,
-    "data.sequence_length": 500,  # read by the sequence tasks (model.kind rnn) only
+    "data.sequence_length": 200,  # read by the sequence tasks (model.kind rnn) only
 }
-# A recurrent network (model.kind rnn, issue #14) keeps every time step's states for back-propagation through time,
-# so its memory grows with T x batch x width x depth x gates: the app caps width and depth (and T, above) lower than
-# the MLP's. The largest rnn these caps and the hosted memory estimate allow peaks far inside the hosted memory
-# (measured: docs/limits.md#recurrent-networks).
-RNN_UI_LIMITS = {"model.width": 128, "model.depth": MAX_RNN_DEPTH}
+# A recurrent network (model.kind rnn, issue #14) keeps every time step's values for back-propagation through time,
+# in training and in each probe record, so its memory grows with T x samples x width x depth (x gates): the app caps
+# width, depth and the probe batch (and T, above) lower than the MLP's. With these caps and the hosted memory estimate,
+# the largest rnn the app allows peaks at about 1.65 GB in its process, TensorFlow included (docs/limits.md).
+RNN_UI_LIMITS = {"model.width": 64, "model.depth": MAX_RNN_DEPTH, "probe.num_samples": DEFAULT_PROBE_SAMPLES}
 UI_ONLY_PARAMETERS = ("lang", "tab")
 
 

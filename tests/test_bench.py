@@ -100,3 +100,14 @@ def test_propagation_quick_measures_both_runs_and_the_jacobians(tmp_path):
     assert runs["ratio"] == runs["seconds"]["with"] / runs["seconds"]["without"]
     assert runs["spectrum_rows"] > 0  # the run with probe.propagation wrote its spectrum
     assert positive(figures["jacobians"]["median_seconds"]) and positive(figures["jacobians"]["first_seconds"])
+
+
+def test_rnn_quick_compares_the_lab_with_fit_on_the_same_recurrent_model(tmp_path):
+    figures = run_quick("rnn", tmp_path)
+    assert figures["quick"] is True
+    assert positive(figures["lab_over_fit_time"]) and positive(figures["lab_over_fit_paired"])
+    assert set(figures["seconds"]) == {"fit", "lab", "lab_ends"} and all(map(positive, figures["seconds"].values()))
+    facts = figures["facts"]
+    assert facts["fit"]["steps"] == facts["lab"]["steps"]  # the same work on both sides
+    # The lab's call recorded timesteps.csv: one row per (record, t) of its one recurrent layer.
+    assert facts["lab"]["timestep_rows"] == facts["lab"]["records"] * figures["config"]["sequence_length"]

@@ -7,7 +7,7 @@ import pytest
 import streamlit
 
 from app import experiment_form as form
-from app.url_state import UI_LIMITS, check_ui_limits, widget_range
+from app.url_state import UI_LIMITS, check_ui_limits, ui_limits, widget_range
 from lab import ConfigError, ExperimentConfig, load_config, run_id_of
 from lab.contract.config_io import parse_override
 from lab.contract.field_limits import bounds, field_keys
@@ -37,10 +37,10 @@ def link_config(parameters: dict) -> ExperimentConfig:
     return load_config({}, overrides=dict(parse_override(f"{key}={value}") for key, value in parameters.items()))
 
 
-def expected_range(field: str) -> tuple[float, float]:
-    """The schema's closed range of a field, with the app's cap (if any) lowering its top."""
+def expected_range(field: str, kind: str = "mlp") -> tuple[float, float]:
+    """The schema's closed range of a field, with the app's cap for that model kind (if any) lowering its top."""
     low, high, _, _ = bounds(field)
-    return low, min(high, UI_LIMITS.get(field, math.inf))
+    return low, min(high, ui_limits(kind).get(field, math.inf))
 
 
 def numeric_widgets(app) -> dict[str, tuple[float, float]]:
@@ -63,16 +63,20 @@ def shown_run_ids(app) -> list[str]:
 def test_every_numeric_widget_shows_the_schemas_bounds_narrowed_by_the_caps():
     app = experiment_page()
     assert not app.exception
-    app.selectbox(key="w.data.dataset").set_value("gaussian").run()  # shows the classes input; no 2-D rule on features
-    assert not app.exception
-    shown = numeric_widgets(app)
-    fields = {STANDS_FOR.get(key, key.removeprefix("w.")): key for key in shown}
-    numeric = {key for key in field_keys() if bounds(key).low is not None}
-    assert numeric <= set(fields), f"numeric fields without a widget: {numeric - set(fields)}"
-    for field, key in fields.items():
-        assert shown[key] == expected_range(field), (key, shown[key], expected_range(field))
     app.selectbox(key="w.data.dataset").set_value("moons").run()
     assert "moons" in TWO_DIMENSIONAL and app.number_input(key="w.data.num_features").min == 2  # the 2-D rule raises the low
+    app.selectbox(key="w.data.dataset").set_value("gaussian").run()  # shows the classes input; no 2-D rule on features
+    assert not app.exception
+    shown = {"mlp": numeric_widgets(app)}
+    app.radio(key="w.model.kind").set_value("rnn").run()  # the recurrent network's form (issue #14), with its caps
+    assert not app.exception
+    shown["rnn"] = numeric_widgets(app)
+    fields = {kind: {STANDS_FOR.get(key, key.removeprefix("w.")): key for key in widgets} for kind, widgets in shown.items()}
+    numeric = {key for key in field_keys() if bounds(key).low is not None}
+    assert numeric <= set(fields["mlp"]) | set(fields["rnn"]), f"numeric fields without a widget: {numeric - set(fields)}"
+    for kind, widgets in fields.items():
+        for field, key in widgets.items():
+            assert shown[kind][key] == expected_range(field, kind), (kind, key, shown[kind][key], expected_range(field, kind))
 
 
 @pytest.mark.parametrize("key", [key for key in field_keys() if bounds(key).low is not None])

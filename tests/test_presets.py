@@ -23,7 +23,10 @@ RUN_IDS = {
     "deep_linear_orthogonal": ("6774023842cc", "ed27a638614b"),
     "dying_relu_training": ("648c4f32d899", "fd2f5becb908"),
     "edge_of_chaos_tanh": ("2fad36dee14e", "7b72551ffed7"),  # issue #13, the tour's edge of chaos: ids of their own
+    "gru_remembers": ("d114025d7bce", "a50898f347c9"),  # issue #14: the recurrent presets, ids of their own
+    "irnn": ("0c77d3fa0fc5", "ce4df2e49f96"),
     "leaky_relu_rescue": ("640027124527", "0cf5759fc67f"),
+    "lstm_remembers": ("971101d7be75", "ccc1eb81d920"),
     "ordered_phase_tanh": ("eca70f4a1470", "afb3887461ce"),
     "relu_glorot_deep": ("b644c151c0eb", "a071bbd6dfb3"),
     "relu_he": ("a73e445898ff", "568ffe058083"),
@@ -33,6 +36,10 @@ RUN_IDS = {
     "remedies/rai": ("74c21f8277f9", "510e1f0f6325"),
     "remedies/residual": ("6962b3064d00", "ed4951a6af1a"),
     "remedies/selu_lecun": ("11b11e510856", "1f190e2f6867"),
+    "rnn_exploding": ("0eeb594edfec", "3569e5507d53"),
+    "rnn_exploding_clipped": ("b217880cd6b9", "5d04bc855655"),
+    "rnn_latch": ("8523089b8d64", "b97986348de3"),
+    "rnn_vanishing": ("11aeaa966f9e", "fb94ffbf7d6b"),
     "sigmoid_vanishing": ("1cb7777c5201", "73dfe6fb7d38"),
     "softmax_multiclass": ("a5d6a45a59e1", "c086e5e0e78a"),
     "softsign_vs_tanh": ("b303ce62defb", "0280310bfbdf"),

@@ -18,11 +18,12 @@ from lab.charts.phase_sweep_charts import (
     value_columns,
 )
 from lab.charts.sweep_charts import born_dead_chart, depth_view_chart, sweep_summary_table
+from lab.charts.time_sweep_charts import time_lag_chart, time_radius_chart, time_sweep_views
 from lab.contract.config_io import parse_yaml
 from lab.contract.presets import sweep_presets
 from lab.sweeps.runner import plan_sweep, run_sweep
 from lab.sweeps.table import read_sweep_csv
-from lab.sweeps.theory_views import theory_frames
+from lab.sweeps.theory_views import chance_accuracy, theory_frames, time_theory
 from lab.text.i18n import chart_labels
 
 LOCAL_FOLDERS = (Path("sweeps"), Path("runs"))  # where a local user's `--out` folders usually are
@@ -52,7 +53,10 @@ def load_views(folder: Path, name: str | None = None, quick: bool = False) -> di
         depth_theory = None
     # Only a sweep over σw has a phase view: the others skip reading the planned configs' activation and σb².
     settings = cell_settings(planned) if phase_views(frame) else None
-    return {"name": name, "quick": quick, "frame": frame, "depth": depth_theory, "dead": dead_theory, "settings": settings}
+    # A recurrent sweep's views (accuracy against T, the time ratio against ρ): mean field's line and chance.
+    time = (time_theory(planned), chance_accuracy(planned)) if time_sweep_views(frame) else (None, None)
+    return {"name": name, "quick": quick, "frame": frame, "depth": depth_theory, "dead": dead_theory, "settings": settings,
+            "time": time[0], "chance": time[1]}
 
 
 def require_inline_base(data: bytes) -> None:
@@ -131,7 +135,9 @@ def views(view: dict) -> None:
     """The depth views (signal and weight gradient), the born-dead view and the per-cell table, in the visitor's language."""
     frame, lang = view["frame"], language()
     st.subheader(view_title(view))
-    if frame["model.depth"].nunique() > 1:
+    if time_sweep_views(frame):  # a recurrent sweep: one layer, so the depth views do not apply
+        time_views(view)
+    elif frame["model.depth"].nunique() > 1:
         left, right = st.columns(2)
         for column, measure in ((left, "log10_signal_ratio_start"), (right, "log10_grad_ratio_start")):
             chart = depth_view_chart(frame, measure, theory=view["depth"], labels=chart_labels("depth", lang, measure))
@@ -143,6 +149,18 @@ def views(view: dict) -> None:
     st.dataframe(sweep_summary_table(frame).rename(columns=chart_labels("sweep_table", lang)), width="stretch")
     if phase_views(frame):
         phase_view(view)
+
+
+def time_views(view: dict) -> None:
+    """A recurrent sweep: validation accuracy against the time lag T, and the time ratio against ρ with mean field."""
+    frame, lang = view["frame"], language()
+    for name in time_sweep_views(frame):
+        if name == "time_lag":
+            chart = time_lag_chart(frame, view.get("chance"), labels=chart_labels("time_lag", lang))
+        else:
+            chart = time_radius_chart(frame, view.get("time"), labels=chart_labels("time_radius", lang))
+        st.altair_chart(chart, width="stretch")
+    st.caption(t("sweep_time_caption"))
 
 
 def phase_view(view: dict) -> None:

@@ -13,9 +13,10 @@ from app.caches import cached_result, cached_spec
 from app.shared import language, obtain_result, recover_stopped_training, remember, session_runs, t
 from lab import config_to_yaml
 from lab.charts import run_charts as charts
+from lab.charts import time_charts
 from lab.contract.result import RunResult
 from lab.readings.fix_it import comparison_sentences
-from lab.readings.tour import SECTIONS, TourSection, claim_holds, claim_text
+from lab.readings.tour import SECTIONS, TourSection, claim_holds, claim_text, note_sentences
 from lab.text.i18n import chart_labels, fact_sentences
 
 
@@ -42,6 +43,22 @@ def known_results(tour_section: TourSection) -> tuple[RunResult, RunResult | Non
     return run, fixed
 
 
+def aside_labels() -> dict[str, str]:
+    """This session's aside runs by section (a section's note states their numbers), as labels of the session's runs."""
+    return st.session_state.setdefault("tour_aside_labels", {})
+
+
+def known_aside(tour_section: TourSection) -> RunResult | None:
+    """The section's aside run if this session or the server already has it (None too for a section without one)."""
+    config = tour_section.aside_config()
+    if config is None:
+        return None
+    label = aside_labels().get(tour_section.key)
+    if label in session_runs():
+        return session_runs()[label]
+    return cached_result(config_to_yaml(config))
+
+
 def run_section(tour_section: TourSection) -> tuple[RunResult, RunResult | None]:
     """Train (or take from the cache) the section's experiment and its remedy, with progress shown.
 
@@ -54,18 +71,26 @@ def run_section(tour_section: TourSection) -> tuple[RunResult, RunResult | None]
     fixed = None
     if remedy_config is not None:
         fixed, _ = obtain_result(remedy_config, area, stop_key=f"tour_stop_{tour_section.key}_remedy")
+    aside_config = tour_section.aside_config()
+    if aside_config is not None:
+        aside, _ = obtain_result(aside_config, area, stop_key=f"tour_stop_{tour_section.key}_aside")
+        aside_labels()[tour_section.key] = remember(aside, current=False)
     area.empty()
     tour_labels()[tour_section.key] = (remember(run, current=False), None if fixed is None else remember(fixed, current=False))
     return run, fixed
 
 
 def signal_chart(tour_section: TourSection, run: RunResult, fixed: RunResult) -> None:
-    """The back-propagated signal per layer at initialisation, with and without the remedy."""
+    """The back-propagated signal per layer at initialisation, with and without the remedy; for a recurrent network
+    the gradient reaching each time step against the time lag (its layers are one or a few cells applied T times)."""
     lang = language()
     remedy_name = t(f"remedy_{tour_section.remedy}")
     labels = {run.config.name: run, f"{run.config.name} + {remedy_name}": fixed}
 
     def build():
+        if run.config.model.kind == "rnn":
+            return time_charts.comparison_time_chart(time_charts.compare_timesteps(labels), which="start",
+                                                     labels=chart_labels("time_compare", lang))
         layers, _ = charts.compare_frames(labels)
         return charts.comparison_profile_chart(layers, "preact_grad_rms", which="start",
                                                labels=chart_labels("profile", lang, "preact_grad_rms"))
@@ -93,6 +118,17 @@ def measured(tour_section: TourSection, run: RunResult, fixed: RunResult | None)
     if fixed is not None:
         st.markdown("\n".join(f"- {sentence}" for sentence in comparison_sentences(run, fixed, tour_section.remedy, lang)))
         signal_chart(tour_section, run, fixed)
+    note(tour_section)
+
+
+def note(tour_section: TourSection) -> None:
+    """A section's nuance, where it has one, with its aside run's numbers once it has run."""
+    if tour_section.note is not None:
+        measured_aside = note_sentences(tour_section, known_aside(tour_section), language())
+        text = t(tour_section.note)
+        if measured_aside:
+            text += "\n\n" + "\n".join(f"- {sentence}" for sentence in measured_aside)
+        st.info(text, icon=":material/lightbulb:")
 
 
 def section_ui(tour_section: TourSection) -> None:
@@ -106,8 +142,9 @@ def section_ui(tour_section: TourSection) -> None:
         if st.button(label, key=f"tour_run_{key}", type="primary"):
             results = run_section(tour_section)
         else:
-            st.caption(t("tour_not_run"))
+            st.caption(t(tour_section.not_run))  # how long the runs take
             st.markdown(f"**{t('tour_remedy')}:** {t(f'tour_{key}_remedy')}")
+            note(tour_section)
             return
     run, fixed = results
     measured(tour_section, run, fixed)

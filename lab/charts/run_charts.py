@@ -313,6 +313,15 @@ def main_charts(result) -> dict[str, alt.TopLevelMixin]:
         charts["propagation"] = propagation_charts.propagation_chart(result.propagation,
                                                                      theory_rows(result.propagation, result.config))
         charts["jacobian"] = propagation_charts.jacobian_chart(result.spectrum)
+    if not result.timesteps.empty:  # model.kind rnn (issue #14): the gradient through time, theory dashed, and the heatmap
+        from lab.charts import time_charts
+        from lab.readings import time_reading
+
+        first = int(result.timesteps["step"].min())
+        layer = time_reading.last_layer(result.timesteps)
+        charts["time_profile"] = time_charts.time_profile_chart(
+            result.timesteps, layer, theory=time_reading.theory_line(result.timesteps, result.summary, first, layer))
+        charts["time_heatmap"] = time_charts.time_heatmap_chart(result.timesteps, layer)
     return {name: chart for name, chart in charts.items() if chart is not None}
 
 

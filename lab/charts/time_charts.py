@@ -18,6 +18,8 @@ from lab.readings import time_reading
 
 SERIES = ("state_grad_rms", "cell_grad_rms")  # the gradient at h_t, and at the LSTM's carry c_t (NaN otherwise)
 THEORY_DASH, CARRY_DASH = [6, 4], [2, 2]
+_LOG = alt.Scale(type="log", padding=16)
+_LAG = alt.Scale(nice=False, zero=True)  # lag 0 (t = T) at the left edge, no negative lags
 
 
 def _lagged(timesteps: pd.DataFrame, texts: Mapping[str, str], layer: int, steps: Sequence[int] | None) -> pd.DataFrame:
@@ -41,6 +43,15 @@ def _with_floor(data: pd.DataFrame, values: pd.Series) -> pd.DataFrame:
     return data.assign(plotted=data["value"].where(data["value"] > 0, zero_floor(values)))
 
 
+def _series_dash(data: pd.DataFrame, texts: Mapping[str, str]) -> alt.StrokeDash:
+    """Solid for the state's gradient, dotted for the LSTM carry's; the legend lists only the series drawn."""
+    domain = [name for name in (texts["state"], texts["carry"]) if (data["series"] == name).any()]
+    ranges = {texts["state"]: [1, 0], texts["carry"]: CARRY_DASH}
+    scale = alt.Scale(domain=domain, range=[ranges[name] for name in domain])
+    return alt.StrokeDash("series:N", title=texts["series"], scale=scale,
+                          legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2, symbolStrokeColor="#333"))
+
+
 def _zero_rule(data: pd.DataFrame, texts: Mapping[str, str]) -> list[alt.Chart]:
     """A dashed rule labelled '= 0' at the floor the exact zeros sit on (none without zeros)."""
     if not (data["value"] == 0).any():
@@ -51,9 +62,6 @@ def _zero_rule(data: pd.DataFrame, texts: Mapping[str, str]) -> list[alt.Chart]:
     text = alt.Chart(inline(note)).mark_text(align="left", dx=4, dy=-7, color="#444", fontWeight="bold").encode(
         x="lag:Q", y=alt.Y("plotted:Q", scale=_LOG), text="text:N")
     return [rule, text]
-
-
-_LOG = alt.Scale(type="log", padding=16)
 
 
 def time_profile_chart(timesteps: pd.DataFrame, layer: int | None = None, steps: Sequence[int] | None = None,
@@ -81,24 +89,27 @@ def time_profile_chart(timesteps: pd.DataFrame, layer: int | None = None, steps:
                                ["t", "lag", "value"]].assign(curve=texts["theory"])
     floor_source = pd.concat([data["value"], predicted["value"]]) if predicted is not None else data["value"]
     data = _with_floor(data, floor_source)
-    series = [texts["state"], texts["carry"]]
     base = alt.Chart(inline(data)).encode(
-        x=alt.X("lag:Q", title=texts["x"], scale=alt.Scale(padding=12)),
+        x=alt.X("lag:Q", title=texts["x"], scale=_LAG),
         y=alt.Y("plotted:Q", title=texts["y"], scale=_LOG, axis=alt.Axis(format="~g")),
         color=alt.Color("step:Q", scale=VIRIDIS, legend=integer_legend(data["step"], texts["step"])),
-        strokeDash=alt.StrokeDash("series:N", title=texts["series"],
-                                  scale=alt.Scale(domain=series, range=[[1, 0], CARRY_DASH])),
+        strokeDash=_series_dash(data, texts),
         detail=["step:O", "series:N"],
         tooltip=[alt.Tooltip("step:Q", title=texts["step"]), alt.Tooltip("series:N", title=texts["series"]),
                  alt.Tooltip("t:Q", title=texts["t"]), alt.Tooltip("lag:Q", title=texts["x"]),
                  alt.Tooltip("value:Q", title=texts["y"], format=".3e")])
-    parts = [base.mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=24, filled=True))]
+    # Points on a layer of their own without dashes: a legend of line-with-points symbols hides the dashes.
+    parts = [base.mark_line(strokeWidth=2), base.mark_point(size=24, filled=True, opacity=1).encode(strokeDash=alt.value([1, 0]))]
     parts += _zero_rule(data, texts)
     if predicted is not None and not predicted.empty:
-        parts.append(alt.Chart(inline(predicted)).mark_line(strokeDash=THEORY_DASH, color=GREY, strokeWidth=2).encode(
-            x="lag:Q", y=alt.Y("value:Q", scale=_LOG),
+        theory_line = alt.Chart(inline(predicted)).encode(x="lag:Q", y=alt.Y("value:Q", scale=_LOG))
+        parts.append(theory_line.mark_line(strokeDash=THEORY_DASH, color=GREY, strokeWidth=2).encode(
             tooltip=[alt.Tooltip("curve:N", title=texts["series"]), alt.Tooltip("t:Q", title=texts["t"]),
                      alt.Tooltip("lag:Q", title=texts["x"]), alt.Tooltip("value:Q", title=texts["theory"], format=".3e")]))
+        # Named where it ends (the largest lag), so the dashed line needs no legend of its own.
+        end = predicted[predicted["lag"] == predicted["lag"].max()]
+        parts.append(alt.Chart(inline(end)).mark_text(align="right", dy=-9, color="#555").encode(
+            x="lag:Q", y=alt.Y("value:Q", scale=_LOG), text="curve:N"))
     return alt.layer(*parts, title=texts["title"]).properties(width=420, height=300)
 
 
@@ -160,12 +171,11 @@ def comparison_time_chart(timesteps_with_run: pd.DataFrame, which: str = "start"
     if data.empty:
         return message_chart(texts["empty"])
     data = _with_floor(data, data["value"])
-    series = [texts["state"], texts["carry"]]
     base = alt.Chart(inline(data)).encode(
-        x=alt.X("lag:Q", title=texts["x"], scale=alt.Scale(padding=12)),
+        x=alt.X("lag:Q", title=texts["x"], scale=_LAG),
         y=alt.Y("plotted:Q", title=texts["y"], scale=_LOG, axis=alt.Axis(format="~g")),
         color=alt.Color("run:N", scale=alt.Scale(range=list(OKABE_ITO)), title=texts["run"], legend=alt.Legend(labelLimit=320)),
-        strokeDash=alt.StrokeDash("series:N", title=texts["series"], scale=alt.Scale(domain=series, range=[[1, 0], CARRY_DASH])),
+        strokeDash=_series_dash(data, texts),
         detail=["run:N", "series:N"],
         tooltip=[alt.Tooltip("run:N", title=texts["run"]), alt.Tooltip("series:N", title=texts["series"]),
                  alt.Tooltip("t:Q", title=texts["t"]), alt.Tooltip("lag:Q", title=texts["x"]),

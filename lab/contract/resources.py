@@ -60,6 +60,10 @@ RNN_FLOPS_PER_SECOND = 100e9
 # the process's (T 1000, batch 256: simple 128 units 171 MB = 1.3 values, lstm 32 units 291 MB = 8.9, gru 64 units
 # 637 MB = 9.7), rounded up.
 RNN_KEPT_VALUES = {"simple": 2, "lstm": 12, "gru": 12}
+# Values a probe record keeps per (sample, t, unit, layer): states, perturbation gradients, pre-activations and their
+# numpy copies. Measured (docs/limits.md, peak RSS beyond TensorFlow, largest app rnn of each cell): the simple cell
+# keeps about 10 - counting 2 x its training share (4) under-estimated it 0.36-0.75x; 16 errs high by 1.2-1.4x.
+RNN_PROBE_VALUES = {"simple": 16, "lstm": 24, "gru": 24}
 TIMESTEP_ROW_BYTES = 7 * 8 * 2  # seven columns, and their concatenation
 
 
@@ -203,7 +207,7 @@ def recurrent_estimate(config: ExperimentConfig) -> Estimate:
     data_bytes = data.num_samples * steps_in_time * data.num_features * (24 + 8)  # float64, float32 splits, int symbols
     tensor_bytes = max(
         training.batch_size * per_step_values * FLOAT,  # BPTT keeps every step
-        probe * per_step_values * FLOAT * 2,  # the probe's BPTT, and its states, gradients and numpy copies
+        probe * steps_in_time * model.depth * model.width * RNN_PROBE_VALUES[model.cell] * FLOAT,  # the probe's record
         validation * steps_in_time * model.width * gates * FLOAT * 3,  # inference: a stacked layer's whole sequence
     )
     frame_bytes = (records * (model.depth + 1) * (HISTOGRAM_BINS * 7 + 14) * 8 * 2

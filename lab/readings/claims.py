@@ -8,7 +8,8 @@ A preset's top-level `claim:` mapping is preset metadata, not config: the config
       says: ... {threshold} ...   # the sentence; {threshold} becomes the test and its number ("below 10⁻⁴")
       measure: preact_grad_rms    # a column of the layers frame, or status, val_accuracy, dead_layers, or a
                                   # propagation column (probe.propagation): q, c, jac_mean_sq, jac_max, jac_min,
-                                  # jac_spread (= jac_max ÷ jac_min, the spread of J = dz_l/dz_1's singular values)
+                                  # jac_spread (= jac_max ÷ jac_min, the spread of J = dz_l/dz_1's singular values),
+                                  # or time_ratio (model.kind rnn: state_grad_rms at t = 1 ÷ at t = T, timesteps frame)
       reading: first_to_last      # a column as one number: first_to_last (layer 1 ÷ last hidden), mean, largest, last
       layers: all                 # or near_q_star (propagation columns, mean or largest): only the layers whose q is
                                   # within 10 % of the mean-field q* (lab.science.mean_field) of the preset's net
@@ -17,6 +18,9 @@ A preset's top-level `claim:` mapping is preset metadata, not config: the config
       counterpart: {model.normalization: none}   # the same preset with these overrides, as with --set
       below: 1.0e-4               # the one threshold: below, above, at_least, at_most, within (a factor), equals
       size: quick                 # the smallest size it holds at: quick, or full (tested at full size)
+
+A time_ratio claim reads the LAST recurrent layer (the one the error enters from the head; the only one at depth 1)
+at the first (start) or last (end) record, and takes no reading: it is one figure of a run at a moment (issue #14).
 
 Isometry claims read only layers at the length fixed point (issue #13): a Jacobian's spectrum is a statement
 about the network at q*, and a layer whose q drifted away by finite-width chance is another network.
@@ -43,12 +47,16 @@ from lab.contract.presets import experiment_presets
 from lab.contract.result import LAYER_COLUMNS, RunResult
 from lab.readings import phase
 from lab.readings.report import dead_layer_count, final_accuracy, first_to_last, hidden_rows
+from lab.readings.time_reading import run_time_ratio
 from lab.science import mean_field
 
 LAYER_MEASURES = tuple(column for column in LAYER_COLUMNS if column not in ("run_id", "step", "epoch", "layer", "layer_kind"))
 RUN_MEASURES = ("status", "val_accuracy", "dead_layers")
 # The propagation frame's columns (probe.propagation), and jac_spread = jac_max ÷ jac_min of the same layer and record.
 PROPAGATION_MEASURES = ("q", "c", "jac_mean_sq", "jac_max", "jac_min", "jac_spread")
+# The timesteps frame (model.kind rnn) as one figure: state_grad_rms at t = 1 ÷ at t = T, last recurrent layer.
+TIMESTEP_MEASURES = ("time_ratio",)
+TIME_RATIO_TEXT = "state_grad_rms at t = 1 ÷ at t = T, last recurrent layer"
 NEAR_Q_STAR = 0.10  # layers: near_q_star reads the layers whose q is within 10 % of q* (issue #13)
 TESTS = ("below", "above", "at_least", "at_most", "within", "equals")
 TEST_WORDS = {"below": "below", "above": "above", "at_least": "at least", "at_most": "at most",
@@ -68,7 +76,7 @@ class Claim(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     says: str = Field(min_length=1)
-    measure: Literal[LAYER_MEASURES + RUN_MEASURES + PROPAGATION_MEASURES]
+    measure: Literal[LAYER_MEASURES + RUN_MEASURES + PROPAGATION_MEASURES + TIMESTEP_MEASURES]
     reading: Literal[tuple(READINGS)] | None = None
     layers: Literal[tuple(LAYER_SETS)] = "all"
     moment: Literal[tuple(MOMENTS)] = "start"
@@ -95,6 +103,10 @@ class Claim(BaseModel):
             raise ValueError("claim.layers: near_q_star reads a propagation column (q, c, jac_*) with reading mean or largest")
         if self.measure in RUN_MEASURES and self.reading is not None:
             raise ValueError(f"claim.reading: leave it out: {self.measure} is one figure of a run")
+        if self.measure in TIMESTEP_MEASURES and self.reading is not None:
+            raise ValueError(f"claim.reading: leave it out: {self.measure} is one figure of a run at a moment")
+        if self.measure in TIMESTEP_MEASURES and self.moment == "every":
+            raise ValueError(f"claim.moment: {self.measure} is read at one record: write moment: start or end")
         if self.measure in ("status", "val_accuracy") and self.moment != "end":
             raise ValueError(f"claim.moment: {self.measure} is read at the end: write moment: end")
         if self.moment == "every" and self.reading not in ("mean", "largest"):
@@ -208,6 +220,8 @@ def figure(claim: Claim, result: RunResult, moment: str) -> float | str:
         return math.nan if value is None else float(value)
     if claim.measure in PROPAGATION_MEASURES:
         return propagation_figure(claim, result, moment)
+    if claim.measure == "time_ratio":
+        return run_time_ratio(result, moment)
     layers = result.layers
     hidden = layers[layers["layer_kind"] == "hidden"] if moment == "every" else hidden_rows(layers, moment)
     if hidden.empty:
@@ -343,6 +357,8 @@ def overrides_text(overrides: Mapping[str, Scalar]) -> str:
 def formula(claim: Claim) -> str:
     """The claim as a formula: 'preact_grad_rms (layer 1 ÷ last hidden) at initialisation < 10⁻⁴'."""
     what = claim.measure + (f" ({READINGS[claim.reading]})" if claim.reading else "")
+    if claim.measure == "time_ratio":
+        what = f"{claim.measure} ({TIME_RATIO_TEXT})"
     if claim.layers != "all":
         what = f"{claim.measure} ({READINGS[claim.reading].replace('hidden layers', LAYER_SETS[claim.layers])})"
     what += ", end − start" if claim.compare == "change" else f" {MOMENTS[claim.moment]}"

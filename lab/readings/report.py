@@ -129,6 +129,7 @@ def summary_text(result: RunResult, folder=None) -> str:
     return "\n".join(lines)
 
 
+
 # The figures of one run in sweep.csv (the classic studies' plots read them).
 FIGURE_COLUMNS = (
     "status", "log10_grad_ratio_start", "log10_grad_ratio_end", "log10_signal_ratio_start", "log10_signal_ratio_end",

@@ -14,6 +14,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from lab.contract.result import RunResult
+
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -163,3 +165,14 @@ def slope_lines(timesteps: pd.DataFrame, summary: dict) -> list[str]:
 def _ratio(value: float) -> str:
     """A ratio that may span many decades: two significant digits, exact zeros as 0, NaN as '-'."""
     return "-" if math.isnan(value) else "0" if value == 0 else f"{value:.2g}"
+
+
+def run_time_ratio(result: RunResult, moment: str = "start", column: str = "state_grad_rms") -> float:
+    """column (state_grad_rms or the LSTM's cell_grad_rms) at t = 1 over t = T, at the first ('start') or last ('end')
+    record, of the LAST recurrent layer: the one the error enters from the head, as the claims' and sweeps' time_ratio
+    (NaN for 0/0 or no record, inf for x/0)."""
+    timesteps = result.timesteps
+    if timesteps.empty:
+        return math.nan
+    steps = recorded_steps(timesteps)
+    return first_to_last(timesteps, last_layer(timesteps), steps[0 if moment == "start" else -1], column)

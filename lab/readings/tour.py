@@ -1,7 +1,8 @@
 """The guided tour: the tutorial's sections in order, each a claim, a preset, a remedy and the measured facts.
 
 Sections follow the tutorial: the step function, sigmoid and the vanishing gradient, tanh, ReLU and
-dying ReLU, leaky ReLU, softmax for multiclass; then why depth matters, the edge of chaos (issue #13).
+dying ReLU, leaky ReLU, softmax for multiclass; then why depth matters, the edge of chaos (issue #13), and the
+vanishing gradient through time in a recurrent network, where it was first found (issue #14).
 Each names a preset in experiments/ (its live experiment) and, except softmax, a remedy of
 lab.readings.fix_it applied to that preset. What the page shows as measured comes from each section's
 `facts`, computed from the runs' frames: the text holds only the claim and the sentence templates.
@@ -20,8 +21,9 @@ from lab.contract.config import ExperimentConfig
 from lab.contract.config_io import load_config
 from lab.contract.presets import EXPERIMENTS
 from lab.contract.result import RunResult
+from lab.readings import time_reading
 from lab.readings.claims import claim_for, evaluate, number_text
-from lab.readings.fix_it import format_ratio, remedied_config
+from lab.readings.fix_it import format_ratio, remedied_config, time_ratio
 from lab.readings.phase import effective_sigma_w_squared, where_you_are
 from lab.readings.report import dead_layer_count, dead_share, final_accuracy, first_to_last, hidden_rows
 from lab.science.mean_field import mean_field
@@ -148,16 +150,63 @@ def edge_of_chaos_facts(result: RunResult) -> list[Fact]:
             edge_fact(result.config), accuracy_fact(result)]
 
 
+def time_ratio_fact(result: RunResult, moment: str) -> Fact:
+    """The gradient reaching t = 1 over the one reaching t = T, at the last recurrent layer, at the first or last record."""
+    value = format_ratio(time_ratio(result, moment))
+    if value == "ratio_both_zero":
+        return ("tour_rnn_fact_time_zero", {"moment": f"moment_{moment}", "length": result.config.data.sequence_length})
+    return ("tour_rnn_fact_time", {"moment": f"moment_{moment}", "value": value, "length": result.config.data.sequence_length})
+
+
+def per_step_factor(result: RunResult) -> float:
+    """The geometric mean factor by which the gradient changes per step back in time at initialisation, t = T to t = 1."""
+    ratio, steps = time_ratio(result, "start"), result.config.data.sequence_length - 1
+    return ratio ** (1.0 / steps) if ratio > 0 and math.isfinite(ratio) else math.nan
+
+
+def per_step_fact(result: RunResult) -> list[Fact]:
+    """The measured factor per step beside mean field's ρ·√(mean φ′(z)²) at initialisation (simple cell: summary.json's
+    "recurrence" rows; gated cells have none, so the fact is left out)."""
+    timesteps = result.timesteps
+    steps = time_reading.recorded_steps(timesteps)
+    theory = time_reading.theory_factor(result.summary, steps[0], time_reading.last_layer(timesteps)) if steps else math.nan
+    measured = per_step_factor(result)
+    if not (math.isfinite(theory) and math.isfinite(measured)):
+        return []
+    return [("tour_rnn_fact_per_step", {"measured": f"{measured:.3f}", "theory": f"{theory:.3f}",
+                                        "steps": result.config.data.sequence_length - 1})]
+
+
+def latch_facts(result: RunResult) -> list[Fact]:
+    """The latch beside the vanishing run: the gradient through time at initialisation and the accuracy it ends at."""
+    return [("tour_rnn_fact_latch", {"value": format_ratio(time_ratio(result, "start")),
+                                     "length": result.config.data.sequence_length,
+                                     "accuracy": f"{accuracy_or_nan(result):.2f}",
+                                     "chance": f"{1.0 / result.config.data.num_classes:.2f}"})]
+
+
+def rnn_facts(result: RunResult) -> list[Fact]:
+    """The gradient through time at initialisation (and its factor per step beside theory's) and at the end, and the
+    accuracy; the remedy's numbers (its ratios, the LSTM's carry) are the Fix it comparison's."""
+    return [time_ratio_fact(result, "start"), *per_step_fact(result), time_ratio_fact(result, "end"), accuracy_fact(result)]
+
+
 @dataclass(frozen=True)
 class TourSection:
     """One section: its text key, preset (whose claim the section tests), remedy (a lab.readings.fix_it remedy or
-    None), facts, and the preset whose claim the remedied run must bear out (None: the remedy claims nothing)."""
+    None), facts, and the preset whose claim the remedied run must bear out (None: the remedy claims nothing); a note
+    (a text key: the section's nuance) and an aside, a preset run beside the experiment whose numbers (aside_facts) the
+    note states; and the caption shown before the runs (a text key saying how long they take)."""
 
     key: str
     preset: str
     remedy: str | None
     facts: Callable[[RunResult], list[Fact]]
     remedy_claim: str | None = None
+    note: str | None = None
+    aside: str | None = None
+    aside_facts: Callable[[RunResult], list[Fact]] | None = None
+    not_run: str = "tour_not_run"
 
     def config(self, quick: bool = False) -> ExperimentConfig:
         """The section's experiment: its preset, as the Experiment page would load it (quick: shrunk, for tests)."""
@@ -166,6 +215,10 @@ class TourSection:
     def remedy_config(self, quick: bool = False) -> ExperimentConfig | None:
         """The same experiment with the section's remedy applied (None for a section without one)."""
         return section_configs(self.preset, self.remedy, quick)[1]
+
+    def aside_config(self, quick: bool = False) -> ExperimentConfig | None:
+        """The aside's experiment (None for a section without one)."""
+        return None if self.aside is None else section_configs(self.aside, None, quick)[0]
 
 
 @functools.cache
@@ -187,6 +240,11 @@ SECTIONS = (
     # A 30-layer tanh net in the ordered phase, and with σw on the order-chaos boundary (the remedy's config is
     # edge_of_chaos_tanh.yaml's) its signal reaches the first layer.
     TourSection("edge_of_chaos", "ordered_phase_tanh", "edge_of_chaos", edge_of_chaos_facts, remedy_claim="edge_of_chaos_tanh"),
+    # A simple tanh RNN on the adding task at T = 50 (issue #14), and with an LSTM cell (the remedy's config is
+    # lstm_remembers.yaml's) it learns the task.
+    # Beside it the latch (rnn_latch: the same RNN on bit_memory): a tiny gradient at initialisation, and it learns.
+    TourSection("rnn", "rnn_vanishing", "lstm", rnn_facts, remedy_claim="lstm_remembers", note="tour_rnn_note",
+                aside="rnn_latch", aside_facts=latch_facts, not_run="tour_rnn_not_run"),
 )
 
 
@@ -216,6 +274,14 @@ def claim_holds(tour_section: TourSection, run: RunResult, remedy: RunResult | N
         remedy is not None and evaluate(claim_for(tour_section.remedy_claim).claim, remedy).holds)
 
 
+def note_sentences(tour_section: TourSection, aside: RunResult | None, language: str = "en") -> list[str]:
+    """The aside's measured sentences for the section's note, with its run id (none before it has run)."""
+    if aside is None or tour_section.aside_facts is None:
+        return []
+    tag = translate("run_tag", language, run_id=aside.run_id)
+    return [f"{sentence} ({aside.config.name}, {tag})" for sentence in fact_sentences(tour_section.aside_facts(aside), language)]
+
+
 def tour_text(language: str = "en", quick: bool = False) -> str:
     """The whole tour as text, every section run headless: the page's numbers, for a terminal or a note."""
     from lab.readings.fix_it import comparison_sentences
@@ -235,6 +301,11 @@ def tour_text(language: str = "en", quick: bool = False) -> str:
         lines.append(f"  {translate('tour_remedy', language)}: {translate(f'tour_{item.key}_remedy', language)}")
         if remedy is not None:
             lines += [f"  - {sentence}" for sentence in comparison_sentences(experiment, remedy, item.remedy, language)]
+        if item.note is not None:  # the section's nuance, with its aside's numbers, as the page shows it
+            lines.append(f"  {translate(item.note, language)}")
+            if item.aside is not None:
+                aside = run(item.aside_config(quick))
+                lines += [f"  - {sentence}" for sentence in note_sentences(item, aside, language)]
         lines.append("")
     return "\n".join(lines)
 

@@ -66,7 +66,10 @@ def covers(model_config, with_sigma=False) -> bool:
     experiments/deep_linear_*.yaml); the mean squared quantities predicted here agree, the spread about
     them does not. Every hidden activation is covered: the expectations are taken numerically (linear
     gives E[f'²] = 1, hard_tanh has its kinks at ±1 as panel edges). The overlays draw no theory line
-    where this is False."""
+    where this is False. A recurrent network (model.kind rnn) is never covered: these are depth predictions for
+    an MLP's blocks, not for steps in time (lab.readings.time_reading holds the recurrent theory)."""
+    if getattr(model_config, "kind", "mlp") != "mlp":
+        return False
     plain = model_config.normalization == "none" and model_config.residual_every == 0
     if with_sigma:
         return plain and model_config.kernel_initializer in KERNEL_INITIALIZERS + SIGMA_W_INITIALIZERS

@@ -216,11 +216,13 @@ def run_sweep(source, out_dir, workers: int = 1, engine: str = "local", address:
 
 
 def write_sweep_charts(frame, planned: list[PlannedRun], out: Path) -> None:
-    """The depth, born-dead and phase views, with theory, beside sweep.csv (only where they apply)."""
+    """The depth, born-dead, phase and time views, with theory, beside sweep.csv (only where they apply)."""
     from lab.charts.phase_sweep_charts import cell_settings, phase_sweep_charts, phase_views
     from lab.charts.sweep_charts import save_sweep_charts
-    from lab.sweeps.theory_views import theory_frames
+    from lab.charts.time_sweep_charts import time_sweep_charts, time_sweep_views
+    from lab.sweeps.theory_views import chance_accuracy, theory_frames, time_theory
 
     depth_theory, dead_theory = theory_frames(frame, planned)
     phase = phase_sweep_charts(frame, cell_settings(planned)) if phase_views(frame) else {}
-    save_sweep_charts(frame, out, theory_depth=depth_theory, theory_dead=dead_theory, extra=phase)
+    time = time_sweep_charts(frame, time_theory(planned), chance_accuracy(planned)) if time_sweep_views(frame) else {}
+    save_sweep_charts(frame, out, theory_depth=depth_theory, theory_dead=dead_theory, extra={**phase, **time})

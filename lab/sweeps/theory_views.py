@@ -1,4 +1,4 @@
-"""What theory predicts for the cells of a sweep: the dashed lines of the depth and born-dead views."""
+"""What theory predicts for the cells of a sweep: the dashed lines of the depth, born-dead and spectral-radius views."""
 from __future__ import annotations
 
 import math
@@ -6,6 +6,7 @@ import math
 import pandas as pd
 
 from lab.science import theory
+from lab.science.recurrent_theory import predicted_time_ratio
 from lab.science.theory import bias_value
 from lab.sweeps.sweep_config import PlannedRun
 
@@ -23,7 +24,7 @@ def depth_theory(planned: list[PlannedRun]) -> pd.DataFrame:
     predictions: dict[tuple, set] = {}
     for item in planned:
         model, data = item.config.model, item.config.data
-        if not theory.covers(model, with_sigma=True):
+        if model.kind == "rnn" or not theory.covers(model, with_sigma=True):  # depth theory is the MLP's
             continue
         outputs = 1 if model.output_activation == "sigmoid" else data.num_classes
         sigma_b = model.sigma_b if model.bias_initializer == "gaussian" else 0.0  # a gaussian bias adds σb² to q
@@ -54,8 +55,8 @@ def _same(first: float, second: float) -> bool:
 def dead_theory(planned: list[PlannedRun]) -> pd.DataFrame | None:
     """The born-dead bound per (width, depth), where its assumptions hold: ReLU, zero bias (else None)."""
     models = [item.config.model for item in planned]
-    if any(model.activation != "relu" or bias_value(model.bias_initializer) != 0.0 or not theory.covers(model)
-           for model in models):
+    if any(model.kind == "rnn" or model.activation != "relu" or bias_value(model.bias_initializer) != 0.0
+           or not theory.covers(model) for model in models):
         return None
     pairs = sorted({(model.width, model.depth) for model in models})
     return pd.DataFrame([{"model.width": width, "model.depth": depth, "bound": theory.born_dead_bound(width, depth)}
@@ -65,3 +66,27 @@ def dead_theory(planned: list[PlannedRun]) -> pd.DataFrame | None:
 def theory_frames(sweep: pd.DataFrame, planned: list[PlannedRun]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """(depth-view theory, born-dead theory or None) for a sweep's planned runs."""
     return depth_theory(planned), dead_theory(planned)
+
+
+TIME_THEORY_COLUMNS = ("cell", "log10_time_ratio")
+
+
+def time_theory(planned: list[PlannedRun]) -> pd.DataFrame:
+    """Per grid cell of a recurrent sweep, mean field's log10 t = 1 / t = T ratio at initialisation
+    (lab.science.recurrent_theory; the seed does not enter it); cells it does not cover are left out. Empty, with its
+    columns, for a sweep without such cells."""
+    rows, seen = [], set()
+    for item in planned:
+        if item.cell in seen:
+            continue
+        seen.add(item.cell)
+        predicted = predicted_time_ratio(item.config)
+        if predicted is not None:
+            rows.append({"cell": item.cell, "log10_time_ratio": predicted})
+    return pd.DataFrame(rows, columns=list(TIME_THEORY_COLUMNS))
+
+
+def chance_accuracy(planned: list[PlannedRun]) -> float | None:
+    """The accuracy of guessing: 1 / classes when every run of the sweep has the same classes (else None)."""
+    classes = {item.config.data.num_classes for item in planned}
+    return 1.0 / classes.pop() if len(classes) == 1 else None

@@ -167,6 +167,14 @@ TEXT = {
     "remedy_clip_norm": "gradient clipping (norm ≤ 1)",
     "remedy_lower_learning_rate": "a 10× smaller learning rate",
     "remedy_edge_of_chaos": "σw on the edge of chaos (χ1 = 1)",  # issue #13: lab.readings.fix_it's edge_of_chaos
+    # Recurrent networks' remedies and Fix it's sentences for them (issue #14: lab.readings.fix_it, W4)
+    "remedy_lstm": "an LSTM cell",
+    "remedy_gru": "a GRU cell",
+    "remedy_recurrent_orthogonal": "an orthogonal recurrent matrix",
+    "remedy_recurrent_identity": "an identity recurrent matrix",
+    "remedy_smaller_spectral_radius": "spectral radius 1",
+    "fix_rnn_time_ratio": "With {remedy}, {moment} the gradient reaching the first time step is {after} of the one reaching the last (t = {steps}), instead of {before}.",
+    "fix_rnn_carry": "With {remedy}, {moment} the gradient reaching the LSTM's cell state (its carry) at the first time step is {after} of the one at the last (t = {steps}).",
     # Guided tour: the page, the facts measured, and per section (lab.readings.tour.SECTIONS) its title, claim and remedy
     "tour_intro": "The tutorial's sections in order. Each states a claim, runs a small experiment on demand (the same preset the Experiment page offers) and its remedy, and shows what the runs measured: the numbers below come from the runs, and a claim the numbers do not bear out is marked as such.",
     "tour_run": "Run the experiment and its remedy",
@@ -210,6 +218,16 @@ TEXT = {
     "tour_edge_of_chaos_title": "7. Why depth: the edge of chaos",
     "tour_edge_of_chaos_claim": "Mean-field theory splits initialisations into an ordered phase, where the back-propagated signal shrinks by the same factor √χ1 < 1 at every layer, so that each extra layer costs a fixed share of it, and a chaotic phase, where it grows; on the boundary between them (χ1 = 1) it keeps its size. In the 30-layer tanh net below, initialised in the ordered phase, the first layer receives less than {threshold} of the last hidden layer's signal at initialisation; with σw on the boundary, within a factor of {remedy_threshold} of it.",
     "tour_edge_of_chaos_remedy": "σw moved onto the order–chaos boundary at the same σb (Fix it's “edge of chaos”): the same net, seed and data, with χ1 = 1.",
+    # The tour's section on the vanishing gradient through time (issue #14: lab.readings.tour, W4)
+    "tour_rnn_title": "8. The vanishing gradient through time",
+    "tour_rnn_claim": "The vanishing gradient was first found in recurrent networks (Hochreiter 1991; Bengio, Simard & Frasconi 1994): the error reaching an early time step has passed back through the cell once per step, so it shrinks (or grows) geometrically with the time lag. On the adding task with T = 50 (remembering only the second marked value already gives 0.75), a simple tanh RNN ends below {threshold} validation accuracy; an LSTM on the same task and budget reaches at least {remedy_threshold}.",
+    "tour_rnn_remedy": "An LSTM cell (Fix it's “an LSTM cell”): the same task, sequences, seed and training, with model.cell lstm (Hochreiter & Schmidhuber 1997). Do not look for its advantage in the gradient at initialisation: a gated cell can start with a smaller one (both runs' numbers are below). Its gates learn during training to keep the cell state, which then carries the error back across the lag.",
+    "tour_rnn_not_run": "Not run yet in this server: press the button (three recurrent runs of 60 epochs, this one, its remedy and the latch below: under a minute each).",
+    "tour_rnn_note": "Beware the latch: a tiny gradient at initialisation is not a verdict by itself. The same simple RNN on bit_memory (rnn_latch: the label is the first of T = 50 noisy ±1 bits) has one bit to hold, which a unit can keep by latching (a saturated tanh unit with a strong self-connection keeps its sign); the adding task needs two values read precisely.",
+    "tour_rnn_fact_time": "{moment}, the gradient reaching the first time step is {value} of the one reaching the last (t = {length}).",
+    "tour_rnn_fact_time_zero": "{moment}, the gradients reaching the first and the last time step (t = {length}) are both exactly 0.",
+    "tour_rnn_fact_per_step": "Going back in time, the gradient changes by a factor of {measured} per step on average over the {steps} steps at initialisation; mean field's estimate ρ·√(mean φ′(z)²) there is {theory} per step (an estimate, not a bound).",
+    "tour_rnn_fact_latch": "On bit_memory, at initialisation the gradient reaching the first time step is {value} of the one reaching the last (t = {length}); the final validation accuracy is {accuracy} (chance: {chance}).",
     # Sweeps
     "sweep_preset": "Sweep preset",
     "sweep_run": "Run sweep",
@@ -231,6 +249,11 @@ TEXT = {
                             "chosen above. Theory (mean field, infinite width) is drawn for the sweep's activation and σb²: "
                             "the order–chaos boundary χ1 = 1 and, over depth, 6 ξc, about the deepest trainable net "
                             "(Schoenholz et al. 2017)."),
+    # sweep_time: the Sweeps page's recurrent views (issue #14)
+    "sweep_time_caption": ("A recurrent sweep: each point is a grid cell's median over its seeds. The time ratio is "
+                           "state_grad_rms at t = 1 over t = T at initialisation, in decades; mean field's dashed line "
+                           "(simple cell, one layer, orthogonal or identity recurrent matrix) multiplies ρ·√E[φ′(z_t)²] over "
+                           "the steps, with E[φ′²] from the variance of z_t that mean field predicts - an estimate, not a bound."),
     # Experiment form: the probe field left empty follows the default rule
     "probe_default": "{value} (default: {default}, or the training set if smaller)",
     # Experiment form: signal propagation (issue #13)
@@ -257,6 +280,52 @@ TEXT = {
     "download_propagation": "propagation.csv (q, c, Jacobians per layer)",
     "download_spectrum": "spectrum.csv (singular values)",
     "propagation_phase_spinner": "Computing mean-field theory over the (σw², σb²) plane for {activation} (a few seconds, once per activation)…",
+    # Experiment form: recurrent networks (issue #14, app/experiment_form.py)
+    "rnn_form_kind": "Model",
+    "rnn_form_kind_mlp": "MLP",
+    "rnn_form_kind_rnn": "Recurrent",
+    "rnn_form_help_kind": "MLP: Dense hidden layers on vector data (the gradient through depth). Recurrent: one cell applied at every time step of a sequence task (the gradient through time; Hochreiter 1991, Bengio et al. 1994).",
+    "rnn_form_kind_switched": "The form now holds {name}, the starting experiment of this kind of model.",
+    "rnn_form_help_task": "bit_memory: the label is the first of T noisy ±1 bits. adding: do the two marked values sum to more than 1? temporal_order: the order of the markers X and Y among distractors.",
+    "rnn_form_task_fixed": "{dataset}: {channels} input channel(s) per time step and {classes} classes, the task's own.",
+    "rnn_form_cell": "Cell",
+    "rnn_form_help_cell": "simple: h_t = φ(W x_t + U h_{t−1} + b) (Keras SimpleRNNCell). lstm: gates and a memory cell c_t, forget-gate bias 1 (LSTMCell). gru: gates, no separate memory cell (GRUCell). Gated cells take tanh only.",
+    "rnn_form_sequence_length": "Sequence length T (time steps)",
+    "rnn_form_help_sequence_length": "How far back the label's evidence lies: the error must travel from step T back to the early steps, and in a simple cell it shrinks or grows about geometrically on the way.",
+    "rnn_form_help_noise": "bit_memory: the standard deviation of the gaussian noise added to the ±1 bits (the label is the clean first bit).",
+    "rnn_form_help_noise_fixed": "Only bit_memory takes noise; this task is defined without it, so it is not sent.",
+    "rnn_form_depth": "Depth (stacked recurrent layers)",
+    "rnn_form_help_depth": "Recurrent layers stacked (1 to 4): each reads the whole sequence of states of the one below; the output layer reads the last layer's state at t = T.",
+    "rnn_form_width": "Width (units per recurrent layer)",
+    "rnn_form_activation": "Cell activation",
+    "rnn_form_help_activation": "The simple cell's φ. relu with the identity recurrent initializer is Le et al. 2015's IRNN.",
+    "rnn_form_help_activation_gated": "LSTM and GRU take tanh only: their gates are sigmoid and their candidate state is tanh.",
+    "rnn_form_recurrent_initializer": "Recurrent initializer",
+    "rnn_form_help_recurrent_initializer": "The recurrent kernel U: orthogonal (Keras' default), glorot_uniform, identity (simple cell only: U = I) or gaussian N(0, 1/units).",
+    "rnn_form_spectral_radius": "Spectral radius of U (optional)",
+    "rnn_form_spectral_radius_empty": "empty: U as drawn",
+    "rnn_form_help_spectral_radius": "Simple cell only. Empty: U as drawn. A number ρ: U rescaled at initialisation so its largest |eigenvalue| is ρ. Theory's per-step factor of the gradient through time is ρ·√(mean φ′²): below 1 it vanishes, above 1 it can grow.",
+    "rnn_form_help_kernel_initializer": "The input kernels W of the recurrent layers and the output layer's kernel; the recurrent kernel U has its own initializer below. rai (an MLP's) is not offered.",
+    # Experiment page and Compare: the gradient through time (issue #14, W1: app/time_view.py, app/results_view.py,
+    # app/comparison_view.py, lab/readings/time_reading.py)
+    "time_heading": "Gradient through time",
+    "time_intro": "The error enters at the last time step t = T (the head reads h_T) and travels back through the recurrent layer: the gradient reaching step t has crossed T − t steps, its time lag.",
+    "time_sentence_smaller": "{moment} (step {step}), the error reaching step 1 is {ratio} of the error at step {length}.",
+    "time_sentence_larger": "{moment} (step {step}), the error reaching step 1 is {ratio} times the error at step {length}: it grows going back in time.",
+    "time_sentence_zero": "{moment} (step {step}), no error reaches step 1: its gradient is exactly 0 (float32 underflow), {length} steps back.",
+    "time_sentence_slope": "{moment}, measured: each step back in time multiplies the gradient by {factor} (slope {slope} in log10 per step, least squares over t).",
+    "time_sentence_theory": "{moment}, theory: the per-step factor ρ·√(mean φ′(z)²) is {factor} (a mean-field estimate, not a bound).",
+    "time_step": "Training step drawn beside the first and the last",
+    "time_layer": "Recurrent layer",
+    "time_theory_note": "Grey dashes: theory's line, anchored at t = T and multiplied by the factor ρ·√(mean φ′(z_t)²) per step back, ρ the recurrent kernel's spectral radius at the chosen step. Pascanu et al.'s bound (σmax(U)·max|φ′|)^(T−1) equals ρ^(T−1) only for a scaled orthogonal or identity U.",
+    "time_gated_note": "Theory's line is drawn for the simple cell only: a gated cell's recurrent kernel is units × 4·units (LSTM) or units × 3·units (GRU), with no single spectral radius; its gates set the factor of each step.",
+    "time_layer_axis": "recurrent layer (1 = nearest the input; the last is the output Dense layer)",
+    "time_recurrent": "recurrent layer",
+    "time_layers_note": "For a recurrent layer these per-layer measures are those of its recurrent kernel U (the matrix the gradient crosses at every time step), pooled over the time steps (docs/run-folders.md).",
+    "time_download": "timesteps.csv (gradient per time step)",
+    "time_compare_note": "Each run at its last recurrent layer (where the error enters); the lag is each run's own T − t.",
+    "time_compare_mixed": "No layer profile: {mlp} is an MLP and {rnn} a recurrent network, whose layers do not compare (a recurrent layer's kernel acts at every time step). Choose runs of one kind to overlay layer profiles; loss and accuracy are overlaid below.",
+    "time_run_caption": "recurrent network: {cell} cell · T = {length} time steps · recurrent kernel {recurrent_initializer}{radius}",
 }
 
 # Chart texts: per chart, the `labels` its builder in lab.charts takes. {measure} is filled with MEASURES below.
@@ -334,6 +403,24 @@ CHARTS = {
         "dead_share_start": "share with a dead layer at initialisation", "dead_share_end": "share with a dead layer at the end",
         "val_accuracy_median": "validation accuracy, median",
     },
+    # lab.charts.time_charts (issue #14, W1): the gradient through time of recurrent runs
+    "time_profile": {
+        "title": "Gradient reaching each time step against the time lag (log scale)",
+        "x": "time lag T − t (steps back from the last)", "y": "gradient at h_t, state_grad_rms", "step": "step",
+        "series": "series", "state": "at the state h_t", "carry": "at the LSTM carry c_t (dotted)",
+        "theory": "theory: factor^(T − t), dashed", "t": "time step t", "zero": "= 0", "empty": "no time steps recorded",
+    },
+    "time_heatmap": {
+        "title": "log10 of the gradient reaching each time step, over training", "x": "step", "y": "time step t",
+        "color": "log10 state_grad_rms", "value": "state_grad_rms", "zero": "= 0", "empty": "no time steps recorded",
+    },
+    "time_compare": {
+        "title_start": "Gradient reaching each time step at initialisation (log scale)",
+        "title_end": "Gradient reaching each time step at the end (log scale)",
+        "x": "time lag T − t (steps back from the last)", "y": "gradient at h_t, state_grad_rms", "run": "run",
+        "series": "series", "state": "at the state h_t", "carry": "at the LSTM carry c_t (dotted)", "t": "time step t",
+        "zero": "= 0", "empty": "no recurrent runs with time steps",
+    },
     # lab.charts.propagation_charts (issue #13)
     "propagation": {
         "title": "Signal propagation per layer: measured and mean-field theory", "q_title": "q: mean squared pre-activation (log scale)",
@@ -371,6 +458,20 @@ CHARTS = {
         "no_depth_scale": "6 ξc is not drawn: mean field's ξc is undefined here (q* is 0 or ∞)",
         "no_theory": "no theory drawn: the cells differ in activation or σb², or mean field has no σb² for this bias",
         "empty": "no ok runs with a value to plot",
+    },
+    # sweep_time: lab.charts.time_sweep_charts (issue #14): the recurrent sweeps' views
+    "time_lag": {
+        "title": "Validation accuracy against the time lag T",
+        "subtitle": "line: median over seeds; band: 5-95 %; dots: seeds; dashed: chance",
+        "x": "sequence length T (log scale)", "y": "validation accuracy", "series": "cell", "median": "median over seeds",
+        "q05": "5 % quantile", "q95": "95 % quantile", "seeds": "ok seeds", "chance": "chance", "empty": "no ok runs with an accuracy",
+    },
+    "time_radius": {
+        "title": "Gradient reaching t = 1 over t = T at initialisation, against the spectral radius ρ",
+        "subtitle": "log10 of state_grad_rms(t = 1) / state_grad_rms(t = T); line: median over seeds; dashed: mean field",
+        "x": "spectral radius ρ of the recurrent matrix", "y": "log10 ratio t = 1 / t = T", "series": "series",
+        "median": "median over seeds", "q05": "5 % quantile", "q95": "95 % quantile", "seeds": "ok seeds",
+        "zeros": "exact zeros", "theory": "mean field", "empty": "no ok runs with a time ratio",
     },
 }
 

@@ -165,6 +165,14 @@ TEXT = {
     "remedy_clip_norm": "기울기 클리핑 (노름 ≤ 1)",
     "remedy_lower_learning_rate": "10배 작은 학습률",
     "remedy_edge_of_chaos": "혼돈의 경계에 놓은 σw (χ1 = 1)",  # issue #13: lab.readings.fix_it's edge_of_chaos
+    # Recurrent networks' remedies and Fix it's sentences for them (issue #14: lab.readings.fix_it, W4)
+    "remedy_lstm": "LSTM 셀",
+    "remedy_gru": "GRU 셀",
+    "remedy_recurrent_orthogonal": "직교 순환 행렬",
+    "remedy_recurrent_identity": "항등 순환 행렬",
+    "remedy_smaller_spectral_radius": "스펙트럼 반지름 1",
+    "fix_rnn_time_ratio": "{remedy} 적용 시 {moment} 첫 번째 시간 단계에 도달하는 기울기는 마지막 시간 단계(t = {steps})에 도달하는 기울기 대비 {after}입니다 (적용 전 {before}).",
+    "fix_rnn_carry": "{remedy} 적용 시 {moment} 첫 번째 시간 단계에서 LSTM의 셀 상태(carry)에 도달하는 기울기는 마지막 시간 단계(t = {steps}) 대비 {after}입니다.",
     # Guided tour: the page, the facts measured, and per section (lab.readings.tour.SECTIONS) its title, claim and remedy
     "tour_intro": "튜토리얼의 절을 순서대로 따라갑니다. 각 절은 주장을 밝히고, 작은 실험(실험 페이지의 프리셋과 같음)과 그 처방을 요청할 때 실행하며, 실행이 측정한 값을 보여 줍니다. 아래 숫자는 실행에서 나온 것이고, 숫자가 뒷받침하지 않는 주장은 그렇게 표시합니다.",
     "tour_run": "실험과 처방 실행",
@@ -208,6 +216,16 @@ TEXT = {
     "tour_edge_of_chaos_title": "7. 왜 깊이가 문제인가: 혼돈의 경계",
     "tour_edge_of_chaos_claim": "평균장 이론은 초기화를 두 상으로 나눕니다. 질서 상에서는 역전파 신호가 층마다 같은 비율 √χ1 < 1로 줄어들어 층이 하나 늘 때마다 일정한 몫을 잃고, 혼돈 상에서는 커집니다. 두 상의 경계(χ1 = 1)에서는 크기를 유지합니다. 아래의 30층 tanh 신경망은 질서 상에서 초기화되어, 초기화 시점에 첫 번째 층이 받는 신호가 마지막 은닉층의 {threshold}보다 작습니다. σw를 경계에 놓으면 {remedy_threshold}배 이내로 유지됩니다.",
     "tour_edge_of_chaos_remedy": "같은 σb에서 σw를 질서–혼돈 경계로 옮깁니다 (Fix it의 “혼돈의 경계”): 신경망, 시드, 데이터는 같고 χ1 = 1입니다.",
+    # The tour's section on the vanishing gradient through time (issue #14: lab.readings.tour, W4)
+    "tour_rnn_title": "8. 시간을 거스르는 기울기 소실",
+    "tour_rnn_claim": "기울기 소실은 순환 신경망에서 처음 발견되었습니다 (Hochreiter 1991; Bengio, Simard & Frasconi 1994). 이른 시간 단계에 도달하는 오차는 단계마다 한 번씩 셀을 거꾸로 지나므로, 시간 간격에 따라 기하급수적으로 줄어들거나 커집니다. T = 50인 덧셈 과제(두 번째로 표시된 값만 기억해도 0.75)에서 단순 tanh RNN의 최종 검증 정확도는 {threshold} 미만이고, 같은 과제와 학습 예산에서 LSTM은 {remedy_threshold} 이상에 도달합니다.",
+    "tour_rnn_remedy": "LSTM 셀 (Fix it의 “LSTM 셀”): 과제, 시퀀스, 시드, 학습은 같고 model.cell만 lstm입니다 (Hochreiter & Schmidhuber 1997). 초기화 시점의 기울기에서 장점을 찾지 마세요. 게이트가 있는 셀은 더 작은 기울기로 시작할 수 있습니다 (두 실행의 수치는 아래에 있습니다). 게이트가 학습 중에 셀 상태를 유지하도록 배우고, 그러면 셀 상태가 오차를 시간 간격 너머로 전달합니다.",
+    "tour_rnn_not_run": "이 서버에서 아직 실행되지 않았습니다: 버튼을 누르세요 (60 에포크 순환 신경망 실행 세 번: 이 실험, 처방, 아래의 래치. 각각 1분 이내).",
+    "tour_rnn_note": "래치에 주의하세요: 초기화 시점의 작은 기울기만으로 판정할 수는 없습니다. bit_memory 과제(rnn_latch: 레이블은 T = 50개의 잡음 섞인 ±1 비트 중 첫 번째)에서 같은 단순 RNN은 한 비트만 담아 두면 되고, 유닛 하나가 래치가 되어 그것을 지킬 수 있습니다 (자기 연결이 강한 포화된 tanh 유닛은 부호를 유지합니다). 덧셈 과제는 두 값을 정확히 읽어야 합니다.",
+    "tour_rnn_fact_time": "{moment}, 첫 번째 시간 단계에 도달하는 기울기는 마지막 시간 단계(t = {length})에 도달하는 기울기 대비 {value}입니다.",
+    "tour_rnn_fact_time_zero": "{moment}, 첫 번째와 마지막 시간 단계(t = {length})에 도달하는 기울기가 모두 정확히 0입니다.",
+    "tour_rnn_fact_per_step": "초기화 시점에 시간을 거슬러 갈수록 기울기는 {steps}개 단계에 걸쳐 단계마다 평균 {measured}배가 됩니다. 그곳에서 평균장 추정치 ρ·√(mean φ′(z)²)는 단계마다 {theory}배입니다 (한계가 아닌 추정치).",
+    "tour_rnn_fact_latch": "bit_memory에서 초기화 직후 첫 번째 시간 단계에 도달하는 기울기는 마지막 시간 단계(t = {length}) 대비 {value}이고, 최종 검증 정확도는 {accuracy}입니다 (무작위 추측: {chance}).",
     # Sweeps
     "sweep_preset": "스윕 프리셋",
     "sweep_run": "스윕 실행",
@@ -228,6 +246,11 @@ TEXT = {
     "sweep_phase_caption": ("각 칸은 격자 칸 하나의 시드에 대한 중앙값입니다. 다른 격자 축은 위에서 고른 값에 고정됩니다. "
                             "이론(평균장, 무한 너비)은 스윕의 활성화 함수와 σb²로 그립니다: 질서–혼돈 경계 χ1 = 1과, "
                             "깊이 축에는 학습 가능한 최대 깊이에 가까운 6 ξc (Schoenholz 외 2017)."),
+    # sweep_time: 스윕 페이지의 순환 신경망 그래프 (이슈 #14)
+    "sweep_time_caption": ("순환 신경망 스윕: 각 점은 격자 칸 하나의 시드에 대한 중앙값입니다. 시간 비율은 초기화 직후 "
+                           "t = 1의 state_grad_rms를 t = T의 값으로 나눈 것이며 단위는 자릿수(log10)입니다. 평균장의 점선"
+                           "(단순 셀, 한 층, 직교 또는 항등 순환 행렬)은 단계마다 ρ·√E[φ′(z_t)²]를 곱하며, E[φ′²]는 평균장이 "
+                           "예측한 z_t의 분산으로 구합니다 - 상한이 아니라 추정입니다."),
     # 실험 양식: 비워 둔 프로브 칸은 기본 규칙을 따릅니다
     "probe_default": "{value} (기본값: {default}, 학습 세트가 더 작으면 학습 세트 전체)",
     # 실험 양식: 신호 전파 (이슈 #13)
@@ -253,6 +276,52 @@ TEXT = {
     "download_propagation": "propagation.csv (층별 q, c, 야코비안)",
     "download_spectrum": "spectrum.csv (특이값)",
     "propagation_phase_spinner": "{activation}의 (σw², σb²) 평면에서 평균장 이론을 계산하는 중입니다 (몇 초, 활성화 함수마다 한 번)…",
+    # Experiment page and Compare: the gradient through time (issue #14, W1: app/time_view.py, app/results_view.py,
+    # app/comparison_view.py, lab/readings/time_reading.py)
+    "time_heading": "시간을 거슬러 흐르는 기울기",
+    "time_intro": "오차는 마지막 시간 단계 t = T에서 들어와(출력층이 h_T를 읽습니다) 순환층을 거슬러 흐릅니다. 단계 t에 도달한 기울기는 T − t 단계(시간 지연)를 지나온 것입니다.",
+    "time_sentence_smaller": "{moment}(스텝 {step}), 단계 1에 도달하는 오차는 단계 {length}에서의 오차의 {ratio}입니다.",
+    "time_sentence_larger": "{moment}(스텝 {step}), 단계 1에 도달하는 오차는 단계 {length}에서의 오차의 {ratio}배입니다. 시간을 거슬러 갈수록 커집니다.",
+    "time_sentence_zero": "{moment}(스텝 {step}), 단계 1에는 오차가 전혀 도달하지 않습니다. {length} 단계 앞의 기울기가 정확히 0입니다(float32 언더플로).",
+    "time_sentence_slope": "{moment}, 측정값: 시간을 한 단계 거슬러 갈 때마다 기울기에 {factor}이(가) 곱해집니다(단계당 log10 기울기 {slope}, t에 대한 최소제곱).",
+    "time_sentence_theory": "{moment}, 이론: 단계당 인자 ρ·√(mean φ′(z)²)는 {factor}입니다(평균장 추정값이며 상한이 아닙니다).",
+    "time_step": "처음과 마지막 옆에 그릴 학습 스텝",
+    "time_layer": "순환층",
+    "time_theory_note": "회색 점선: 이론의 선. t = T에서 측정값에 맞추고, 한 단계 거슬러 갈 때마다 인자 ρ·√(mean φ′(z_t)²)를 곱합니다. ρ는 선택한 스텝에서 순환 가중치 행렬의 스펙트럼 반지름입니다. Pascanu 등의 상한 (σmax(U)·max|φ′|)^(T−1)은 U가 스케일된 직교 행렬이나 항등 행렬일 때만 ρ^(T−1)와 같습니다.",
+    "time_gated_note": "이론의 선은 단순 셀에만 그립니다. 게이트 셀의 순환 가중치 행렬은 units × 4·units(LSTM) 또는 units × 3·units(GRU)라서 하나의 스펙트럼 반지름이 없고, 각 단계의 인자는 게이트가 정합니다.",
+    "time_layer_axis": "순환층 (1 = 입력에 가장 가까운 층, 마지막은 출력 Dense 층)",
+    "time_recurrent": "순환층",
+    "time_layers_note": "순환층의 층별 측정값은 순환 가중치 행렬 U(기울기가 모든 시간 단계에서 지나는 행렬)의 값이며, 시간 단계에 걸쳐 모은 것입니다(docs/run-folders.md).",
+    "time_download": "timesteps.csv (시간 단계별 기울기)",
+    "time_compare_note": "각 실행의 마지막 순환층(오차가 들어오는 층)에서, 지연은 각 실행의 T − t입니다.",
+    "time_compare_mixed": "층 프로필을 그리지 않습니다. {mlp}은(는) MLP이고 {rnn}은(는) 순환 신경망이라 층끼리 비교할 수 없습니다(순환층의 가중치는 모든 시간 단계에서 작용합니다). 층 프로필을 겹쳐 보려면 같은 종류의 실행을 고르세요. 손실과 정확도는 아래에 겹쳐 그립니다.",
+    "time_run_caption": "순환 신경망: {cell} 셀 · T = {length} 시간 단계 · 순환 가중치 {recurrent_initializer}{radius}",
+    # 실험 양식: 순환 신경망 (이슈 #14, app/experiment_form.py)
+    "rnn_form_kind": "모델",
+    "rnn_form_kind_mlp": "MLP",
+    "rnn_form_kind_rnn": "순환 신경망",
+    "rnn_form_help_kind": "MLP: 벡터 데이터 위의 Dense 은닉층 (깊이를 따라 흐르는 기울기). 순환 신경망: 시퀀스 과제의 모든 시간 단계에 같은 셀을 적용합니다 (시간을 따라 흐르는 기울기; Hochreiter 1991, Bengio 외 1994).",
+    "rnn_form_kind_switched": "이제 양식에는 이 종류의 모델의 시작 실험인 {name}이(가) 들어 있습니다.",
+    "rnn_form_help_task": "bit_memory: 레이블은 잡음 섞인 ±1 비트 T개 중 첫 비트입니다. adding: 표시된 두 값의 합이 1보다 큰가? temporal_order: 방해 기호들 사이에 놓인 표시 X와 Y의 순서.",
+    "rnn_form_task_fixed": "{dataset}: 시간 단계마다 입력 채널 {channels}개, 클래스 {classes}개 (과제 고유의 값).",
+    "rnn_form_cell": "셀",
+    "rnn_form_help_cell": "simple: h_t = φ(W x_t + U h_{t−1} + b) (Keras SimpleRNNCell). lstm: 게이트와 기억 셀 c_t, 망각 게이트 편향 1 (LSTMCell). gru: 게이트, 별도의 기억 셀 없음 (GRUCell). 게이트 셀은 tanh만 씁니다.",
+    "rnn_form_sequence_length": "시퀀스 길이 T (시간 단계)",
+    "rnn_form_help_sequence_length": "레이블의 근거가 얼마나 멀리 있는지: 오차는 단계 T에서 앞쪽 단계까지 거슬러 가야 하고, simple 셀에서는 가는 동안 대략 기하급수적으로 줄거나 커집니다.",
+    "rnn_form_help_noise": "bit_memory: ±1 비트에 더하는 가우스 잡음의 표준편차 (레이블은 잡음 없는 첫 비트).",
+    "rnn_form_help_noise_fixed": "잡음은 bit_memory만 받습니다. 이 과제는 잡음 없이 정의되므로 보내지 않습니다.",
+    "rnn_form_depth": "깊이 (쌓은 순환층)",
+    "rnn_form_help_depth": "쌓은 순환층 수 (1–4): 각 층은 아래 층의 상태 시퀀스 전체를 읽고, 출력층은 마지막 층의 t = T 상태를 읽습니다.",
+    "rnn_form_width": "너비 (순환층당 유닛)",
+    "rnn_form_activation": "셀 활성화 함수",
+    "rnn_form_help_activation": "simple 셀의 φ입니다. relu에 identity 순환 초기화를 쓰면 Le 외 2015의 IRNN입니다.",
+    "rnn_form_help_activation_gated": "LSTM과 GRU는 tanh만 씁니다: 게이트는 sigmoid, 후보 상태는 tanh입니다.",
+    "rnn_form_recurrent_initializer": "순환 가중치 초기화",
+    "rnn_form_help_recurrent_initializer": "순환 커널 U: orthogonal (Keras 기본값), glorot_uniform, identity (simple 셀만: U = I), gaussian N(0, 1/units).",
+    "rnn_form_spectral_radius": "U의 스펙트럼 반지름 (선택)",
+    "rnn_form_spectral_radius_empty": "비움: 뽑은 그대로의 U",
+    "rnn_form_help_spectral_radius": "simple 셀만. 비우면 뽑은 그대로의 U. 숫자 ρ를 넣으면 초기화 때 가장 큰 |고윳값|이 ρ가 되도록 U의 크기를 조정합니다. 시간을 따라 흐르는 기울기의 단계당 이론 배율은 ρ·√(φ′²의 평균)입니다: 1보다 작으면 사라지고, 1보다 크면 커질 수 있습니다.",
+    "rnn_form_help_kernel_initializer": "순환층의 입력 커널 W와 출력층의 커널입니다. 순환 커널 U는 아래의 별도 초기화를 씁니다. rai(MLP 전용)는 제공하지 않습니다.",
 }
 
 # Chart texts: per chart, the `labels` its builder in lab.charts takes (the same keys as en.CHARTS).
@@ -330,6 +399,24 @@ CHARTS = {
         "dead_share_start": "죽은 층이 있는 비율 (초기화 직후)", "dead_share_end": "죽은 층이 있는 비율 (학습 종료 시)",
         "val_accuracy_median": "검증 정확도 중앙값",
     },
+    # lab.charts.time_charts (issue #14, W1): the gradient through time of recurrent runs
+    "time_profile": {
+        "title": "시간 지연에 따른 각 시간 단계의 기울기 (로그 척도)",
+        "x": "시간 지연 T − t (마지막에서 거슬러 간 단계 수)", "y": "h_t에서의 기울기, state_grad_rms", "step": "스텝",
+        "series": "계열", "state": "상태 h_t에서", "carry": "LSTM 셀 상태 c_t에서 (점선)",
+        "theory": "이론: 인자^(T − t), 파선", "t": "시간 단계 t", "zero": "= 0", "empty": "기록된 시간 단계가 없습니다",
+    },
+    "time_heatmap": {
+        "title": "학습 중 각 시간 단계에 도달하는 기울기의 log10", "x": "스텝", "y": "시간 단계 t",
+        "color": "log10 state_grad_rms", "value": "state_grad_rms", "zero": "= 0", "empty": "기록된 시간 단계가 없습니다",
+    },
+    "time_compare": {
+        "title_start": "초기화 직후 각 시간 단계에 도달하는 기울기 (로그 척도)",
+        "title_end": "학습 종료 시 각 시간 단계에 도달하는 기울기 (로그 척도)",
+        "x": "시간 지연 T − t (마지막에서 거슬러 간 단계 수)", "y": "h_t에서의 기울기, state_grad_rms", "run": "실행",
+        "series": "계열", "state": "상태 h_t에서", "carry": "LSTM 셀 상태 c_t에서 (점선)", "t": "시간 단계 t",
+        "zero": "= 0", "empty": "시간 단계가 기록된 순환 신경망 실행이 없습니다",
+    },
     # lab.charts.propagation_charts (이슈 #13)
     "propagation": {
         "title": "층별 신호 전파: 측정값과 평균장 이론", "q_title": "q: 사전 활성화 제곱 평균 (로그 눈금)",
@@ -367,6 +454,20 @@ CHARTS = {
         "no_depth_scale": "6 ξc를 그리지 않음: 여기서는 평균장의 ξc가 정의되지 않습니다 (q*가 0 또는 ∞)",
         "no_theory": "이론을 그리지 않음: 칸마다 활성화 함수나 σb²가 다르거나, 이 편향에는 평균장의 σb²가 없습니다",
         "empty": "그릴 값이 있는 정상 실행 없음",
+    },
+    # sweep_time: lab.charts.time_sweep_charts (이슈 #14): 순환 신경망 스윕 그래프
+    "time_lag": {
+        "title": "시간 간격 T에 따른 검증 정확도",
+        "subtitle": "선: 시드에 대한 중앙값, 띠: 5-95 %, 점: 시드, 점선: 무작위 추측",
+        "x": "시퀀스 길이 T (로그 눈금)", "y": "검증 정확도", "series": "셀", "median": "시드에 대한 중앙값",
+        "q05": "5 % 분위수", "q95": "95 % 분위수", "seeds": "정상 시드 수", "chance": "무작위 추측", "empty": "정확도가 있는 정상 실행 없음",
+    },
+    "time_radius": {
+        "title": "초기화 직후 t = 1에 닿는 기울기 / t = T의 기울기, 스펙트럼 반경 ρ에 따라",
+        "subtitle": "state_grad_rms(t = 1) / state_grad_rms(t = T)의 log10, 선: 시드에 대한 중앙값, 점선: 평균장",
+        "x": "순환 행렬의 스펙트럼 반경 ρ", "y": "log10 비율 t = 1 / t = T", "series": "계열",
+        "median": "시드에 대한 중앙값", "q05": "5 % 분위수", "q95": "95 % 분위수", "seeds": "정상 시드 수",
+        "zeros": "정확히 0", "theory": "평균장", "empty": "시간 비율이 있는 정상 실행 없음",
     },
 }
 
