@@ -100,7 +100,8 @@ def recover_stopped_training() -> None:
     partial = st.session_state.pop("partial", None)
     if partial and partial.get("layers") is not None and not partial["layers"].empty:
         message = t("stopped_message", step=partial["step"])
-        remember(partial_result(partial["config"], partial["layers"], partial["history"], partial["step"], message))
+        remember(partial_result(partial["config"], partial["layers"], partial["history"], partial["step"], message,
+                                partial.get("timesteps")))
 
 
 def obtain_result(config, progress_area, stop_key: str = "stop_training") -> tuple[RunResult, bool]:
@@ -133,8 +134,8 @@ def train_live(config, progress_area, stop_key: str = "stop_training") -> RunRes
     def on_wait(position: int) -> None:
         waiting.info(t("queue_wait", position=position))
 
-    def on_progress(step, total_steps, layers, history) -> None:
-        st.session_state["partial"].update(layers=layers, history=history, step=step)
+    def on_progress(step, total_steps, layers, history, timesteps=None) -> None:
+        st.session_state["partial"].update(layers=layers, history=history, step=step, timesteps=timesteps)
         progress.progress(step / max(total_steps, 1), text=t("training_step", step=step, total=total_steps))
         live_chart.altair_chart(gradient_profile_chart(layers, "preact_grad_rms", labels=labels), width="stretch")
 

@@ -157,10 +157,12 @@ def versions() -> dict:
     return dict(_versions())
 
 
-def partial_result(config: ExperimentConfig, layers: pd.DataFrame, history: pd.DataFrame, step: int, message: str) -> RunResult:
+def partial_result(config: ExperimentConfig, layers: pd.DataFrame, history: pd.DataFrame, step: int, message: str,
+                   timesteps: pd.DataFrame | None = None) -> RunResult:
     """A RunResult from the records of a training stopped early (status 'stopped'); never cached.
 
-    The app builds it from what on_progress delivered before the visitor pressed Stop.
+    The app builds it from what on_progress delivered before the visitor pressed Stop (a recurrent run's
+    timesteps too, given to a callback that declares a timesteps keyword).
     """
     run_id = run_id_of(config)
     history = frame("history", history.to_dict("records"))
@@ -170,4 +172,6 @@ def partial_result(config: ExperimentConfig, layers: pd.DataFrame, history: pd.D
         "final": final_metrics(history), "steps": int(step), "wall_time_seconds": None, "versions": versions(),
         "seed": config.seed, "threads": None,
     }
-    return RunResult(config, frame("layers", layers.to_dict("records")), history, frame("histograms"), frame("boundary"), summary)
+    steps_in_time = frame("timesteps") if timesteps is None else frame("timesteps", timesteps.to_dict("records"))
+    return RunResult(config, frame("layers", layers.to_dict("records")), history, frame("histograms"), frame("boundary"), summary,
+                     timesteps=steps_in_time)

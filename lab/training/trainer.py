@@ -35,6 +35,20 @@ def build_components(config: ExperimentConfig, num_features: int, num_classes: i
     return network, CompiledSteps(network, config.training, binary), probe
 
 
+def accepts_keyword(function, name: str) -> bool:
+    """Whether function can be called with the keyword argument name (declared, or through **kwargs)."""
+    import inspect
+
+    if function is None:
+        return False
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # a builtin or C callable without a signature: call it as the contract says
+        return False
+    return any(parameter.name == name and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+               or parameter.kind == parameter.VAR_KEYWORD for parameter in parameters)
+
+
 class Trainer:
     """Runs one experiment and accumulates the rows of its frames as it goes."""
 
@@ -56,6 +70,9 @@ class Trainer:
         self.layer_rows: list[dict] = []
         self.histogram_chunks: list[dict] = []
         self.timestep_chunks: list[dict] = []  # model.kind rnn only (timesteps.csv)
+        # A callback that declares a timesteps keyword also gets the timesteps frame so far (a recurrent run's records,
+        # so a stopped run keeps its time profile); the four-argument callbacks of the run contract are called as before.
+        self.progress_wants_timesteps = accepts_keyword(on_progress, "timesteps")
         self.recurrence_rows: list[dict] = []  # model.kind rnn only (summary.json's "recurrence", theory's inputs)
         self.history_rows: list[dict] = []
         self.previous_kernels = None
@@ -84,7 +101,8 @@ class Trainer:
                 self.measure_propagation(reading)
         if self.on_progress is not None:
             layers, history = self.progress_frame("layers", self.layer_rows), self.progress_frame("history", self.history_rows)
-            self.on_progress(self.step, self.total_steps, layers, history)
+            extra = {"timesteps": self.timesteps_frame()} if self.timestep_chunks and self.progress_wants_timesteps else {}
+            self.on_progress(self.step, self.total_steps, layers, history, **extra)
 
     def measure_propagation(self, reading) -> None:
         """Append the propagation and spectrum columns of one reading (at the step it was recorded)."""
