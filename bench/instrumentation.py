@@ -47,13 +47,12 @@ def config_for(depth: int, epochs: int, record_every="epoch"):
 class LabSide:
     """The lab's components for one depth, built and traced once; timed calls run lab's execute on them."""
 
-    def __init__(self, depth: int):
+    def __init__(self, config):
         from lab.contract.run_data import prepare_data
         from lab.training.trainer import build_components
 
-        config = config_for(depth, 1)
         self.data = prepare_data(config)
-        self.components = build_components(config, self.data[0].x_train.shape[1], self.data[0].num_classes)
+        self.components = build_components(config, self.data[0].num_features, self.data[0].num_classes)
         self.train(config)  # warm-up: traces every compiled function
 
     def train(self, config) -> tuple[float, dict]:
@@ -67,25 +66,27 @@ class LabSide:
         seconds = time.perf_counter() - started
         if result.summary["status"] != "ok":
             raise RuntimeError(f"the lab run did not finish: {result.summary['message']}")
-        return seconds, {"steps": result.summary["steps"], "final_loss": result.summary["final"]["loss"],
-                         "records": int(result.layers["step"].nunique())}
+        facts = {"steps": result.summary["steps"], "final_loss": result.summary["final"]["loss"],
+                 "records": int(result.layers["step"].nunique())}
+        if not result.timesteps.empty:  # a recurrent run (bench.rnn)
+            facts["timestep_rows"] = len(result.timesteps)
+        return seconds, facts
 
 
 class FitSide:
-    """The same architecture, optimizer, loss and arrays, trained by a plain model.fit."""
+    """The same network (MLP or recurrent), optimizer, loss and arrays, trained by a plain model.fit."""
 
-    def __init__(self, depth: int):
+    def __init__(self, config):
         import keras
         import numpy as np
 
         from lab.contract.run_data import prepare_data
-        from lab.training.models import build_network
         from lab.training.steps import make_optimizer
+        from lab.training.trainer import build_model
 
-        config = config_for(depth, 1)
         dataset, _ = prepare_data(config)
         self.inputs, self.labels = dataset.x_train, dataset.y_train.reshape(-1, 1).astype(np.float32)
-        self.network = build_network(config.model, dataset.x_train.shape[1], dataset.num_classes, config.seed)
+        self.network = build_model(config, dataset.num_features, dataset.num_classes)
         self.network.model.compile(optimizer=make_optimizer(config.training),
                                    loss=keras.losses.BinaryCrossentropy(from_logits=True), jit_compile=False)
         keras.utils.set_random_seed(config.seed)  # fit's shuffling is a random op: op determinism wants a seed
@@ -168,7 +169,8 @@ def main() -> None:
               f"{'probe':>6} {'rows':>6} {'hist':>6} {'record':>7} ms   loss fit / lab")
     print(header)
     for depth in depths:
-        result = rates({"fit": FitSide(depth), "lab": LabSide(depth)}, depth, epochs, repeats)
+        sides = {"fit": FitSide(config_for(depth, 1)), "lab": LabSide(config_for(depth, 1))}
+        result = rates(sides, depth, epochs, repeats)
         fit, lab, every = result["fit"], result["lab"], result["lab_every_step"]
         if not fit["steps"] == lab["steps"] == every["steps"]:
             raise RuntimeError(f"different work: fit {fit['steps']} steps, lab {lab['steps']}, every step {every['steps']}")

@@ -25,10 +25,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import time
 from pathlib import Path
 
 from bench import results_dir
+from bench.instrumentation import FitSide, LabSide
 from lab import load_config
 
 PRESET = Path(__file__).resolve().parent.parent / "experiments" / "rnn_vanishing.yaml"
@@ -51,75 +51,14 @@ def config_for(epochs: int, quick: bool, record_every="epoch"):
     return load_config(PRESET if PRESET.is_file() else FALLBACK, overrides=overrides)
 
 
-class LabSide:
-    """The lab's components, built and traced once; timed calls run lab's execute on them."""
-
-    def __init__(self, quick: bool):
-        from lab.contract.run_data import prepare_data
-        from lab.training.trainer import build_components
-
-        config = config_for(1, quick)
-        self.data = prepare_data(config)
-        self.components = build_components(config, self.data[0].num_features, self.data[0].num_classes)
-        self.train(config)  # warm-up: traces every compiled function
-
-    def train(self, config) -> tuple[float, dict]:
-        """Seconds of one instrumented run from the seed's initial weights, and facts to check the work."""
-        from lab.training.models import reinitialize
-        from lab.training.run import execute
-
-        reinitialize(self.components[0], config.model, config.seed)
-        started = time.perf_counter()
-        result = execute(config, components=self.components, data=self.data)
-        seconds = time.perf_counter() - started
-        if result.summary["status"] != "ok":
-            raise RuntimeError(f"the lab run did not finish: {result.summary['message']}")
-        return seconds, {"steps": result.summary["steps"], "final_loss": result.summary["final"]["loss"],
-                         "records": int(result.layers["step"].nunique()), "timestep_rows": len(result.timesteps)}
-
-
-class FitSide:
-    """The same recurrent model, optimizer, loss and arrays, trained by a plain model.fit."""
-
-    def __init__(self, quick: bool):
-        import keras
-        import numpy as np
-
-        from lab.contract.run_data import prepare_data
-        from lab.training.recurrent_models import build_recurrent_from_config
-        from lab.training.steps import make_optimizer
-
-        config = config_for(1, quick)
-        dataset, _ = prepare_data(config)
-        self.inputs, self.labels = dataset.x_train, dataset.y_train.reshape(-1, 1).astype(np.float32)
-        self.network = build_recurrent_from_config(config.model, dataset.num_features, dataset.num_classes, config.seed)
-        self.network.model.compile(optimizer=make_optimizer(config.training),
-                                   loss=keras.losses.BinaryCrossentropy(from_logits=True), jit_compile=False)
-        keras.utils.set_random_seed(config.seed)  # fit's shuffling is a random op: op determinism wants a seed
-        self.train(config)  # warm-up: traces the train function
-
-    def train(self, config) -> tuple[float, dict]:
-        """Seconds of one plain fit from the seed's initial weights."""
-        from lab.training.models import reinitialize
-
-        model = self.network.model
-        reinitialize(self.network, config.model, config.seed)
-        before = int(model.optimizer.iterations.numpy())
-        started = time.perf_counter()
-        history = model.fit(self.inputs, self.labels, batch_size=config.training.batch_size, epochs=config.training.epochs,
-                            shuffle=True, verbose=0)
-        seconds = time.perf_counter() - started
-        return seconds, {"steps": int(model.optimizer.iterations.numpy()) - before,
-                         "final_loss": float(history.history["loss"][-1])}
-
-
 def measure(epochs: int, repeats: int, quick: bool) -> dict:
     """Median seconds of each side over repeats (the sides alternate within a repeat), with the facts of the last.
 
     lab_ends: the lab recording at step 0 and the end only (record_every beyond the run), what the training loop
     costs without the per-epoch records.
     """
-    sides = {"fit": FitSide(quick), "lab": LabSide(quick)}
+    # The sides of bench.instrumentation: both build the config's network (here recurrent) the same way.
+    sides = {"fit": FitSide(config_for(1, quick)), "lab": LabSide(config_for(1, quick))}
     config = config_for(epochs, quick)
     configs = {"fit": config, "lab": config, "lab_ends": config_for(epochs, quick, record_every=MAX_RECORD_EVERY)}
     samples = {name: [] for name in configs}

@@ -10,10 +10,8 @@ import pytest
 from tests.support.streamlit_server import (
     ARTIFACTS,
     assert_no_exception,
-    free_port,
+    module_server,
     new_page,
-    start_streamlit,
-    stop_streamlit,
     wait_for_charts,
 )
 
@@ -25,14 +23,7 @@ SMALL_URL = "experiment?data.num_samples=256&probe.num_samples=64&model.width=8&
 @pytest.fixture(scope="module")
 def server():
     """One server for the module; its base URL."""
-    port = free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
-    try:
-        process = start_streamlit(port, ARTIFACTS / "streamlit.log")
-    except RuntimeError as error:
-        pytest.fail(str(error))
-    yield f"http://127.0.0.1:{port}/"
-    stop_streamlit(process)
+    yield from module_server("streamlit.log")
 
 
 def test_gallery_paints_every_chart(server, browser):

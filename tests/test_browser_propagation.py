@@ -15,10 +15,8 @@ from lab.text import en
 from tests.support.streamlit_server import (
     ARTIFACTS,
     assert_no_exception,
-    free_port,
+    module_server,
     new_page,
-    start_streamlit,
-    stop_streamlit,
     wait_for_charts,
 )
 
@@ -44,14 +42,7 @@ SECTION_DRAWN = """() => {
 @pytest.fixture(scope="module")
 def server():
     """One server for the module; its base URL."""
-    port = free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
-    try:
-        process = start_streamlit(port, ARTIFACTS / "streamlit_propagation.log")
-    except RuntimeError as error:
-        pytest.fail(str(error))
-    yield f"http://127.0.0.1:{port}/"
-    stop_streamlit(process)
+    yield from module_server("streamlit_propagation.log")
 
 
 def section_script() -> str:

@@ -15,10 +15,8 @@ from lab.text import en
 from tests.support.streamlit_server import (
     ARTIFACTS,
     assert_no_exception,
-    free_port,
+    module_server,
     new_page,
-    start_streamlit,
-    stop_streamlit,
     wait_for_charts,
 )
 
@@ -33,14 +31,7 @@ CHARTS = 5  # an rnn run draws more (9 in AppTest: the layer charts and the time
 @pytest.fixture(scope="module")
 def server():
     """One server for the module; its base URL."""
-    port = free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
-    try:
-        process = start_streamlit(port, ARTIFACTS / "streamlit_rnn.log")
-    except RuntimeError as error:
-        pytest.fail(str(error))
-    yield f"http://127.0.0.1:{port}/"
-    stop_streamlit(process)
+    yield from module_server("streamlit_rnn.log")
 
 
 def fill(page, label: str, value) -> None:

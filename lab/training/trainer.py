@@ -26,13 +26,16 @@ def build_components(config: ExperimentConfig, num_features: int, num_classes: i
     num_features: the inputs' last axis (a sequence task's channels).
     """
     binary = config.model.output_activation == "sigmoid"
-    if config.model.kind == "rnn":
-        network = build_recurrent_from_config(config.model, num_features, num_classes, config.seed)
-        probe = make_recurrent_probe(network, num_features, binary)
-    else:
-        network = build_network(config.model, num_features, num_classes, config.seed)
-        probe = make_probe(network, num_features, binary)
+    network = build_model(config, num_features, num_classes)
+    probe = (make_recurrent_probe if config.model.kind == "rnn" else make_probe)(network, num_features, binary)
     return network, CompiledSteps(network, config.training, binary), probe
+
+
+def build_model(config: ExperimentConfig, num_features: int, num_classes: int):
+    """The config's network (an MLP, or stacked recurrent cells for model.kind rnn) with the seed's initial weights."""
+    if config.model.kind == "rnn":
+        return build_recurrent_from_config(config.model, num_features, num_classes, config.seed)
+    return build_network(config.model, num_features, num_classes, config.seed)
 
 
 def accepts_keyword(function, name: str) -> bool:

@@ -72,3 +72,18 @@ def wait_for_charts(page, count: int, timeout_ms: int = 120_000) -> None:
 def assert_no_exception(page) -> None:
     """No Streamlit exception box on the page."""
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def module_server(log_name: str):
+    """A module's server as a pytest fixture body: start `streamlit run` on a free port (log in test-artifacts/),
+    yield its base URL, stop it after the module; a server that does not start fails the tests that need it."""
+    import pytest
+
+    port = free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        process = start_streamlit(port, ARTIFACTS / log_name)
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    yield f"http://127.0.0.1:{port}/"
+    stop_streamlit(process)
