@@ -9,6 +9,7 @@ from app.url_state import differences
 from lab.charts import run_charts as charts
 from lab.charts import time_charts
 from lab.contract.result import RunResult
+from lab.readings.report import header_line
 from lab.text.i18n import chart_labels
 
 MEASURES = ("grad_norm", "preact_grad_rms", "bias_grad_norm", "update_ratio")
@@ -26,7 +27,7 @@ def overlay(chosen: dict[str, RunResult], key: str, measure: str = "grad_norm", 
                      key=f"{key}_which", format_func=lambda value: t("which_start" if value == "start" else "which_end"))
     layers, history = charts.compare_frames(chosen)
     lang = language()
-    recurrent = {label for label, result in chosen.items() if result.config.model.kind == "rnn"}
+    recurrent = {label for label, result in chosen.items() if result.config is not None and result.config.model.kind == "rnn"}
     if recurrent:
         timesteps = time_charts.compare_timesteps({label: chosen[label] for label in chosen if label in recurrent})
         st.altair_chart(time_charts.comparison_time_chart(timesteps, which=which, labels=chart_labels("time_compare", lang)),
@@ -46,7 +47,12 @@ def overlay(chosen: dict[str, RunResult], key: str, measure: str = "grad_norm", 
     if not history.empty:
         st.altair_chart(charts.comparison_history_chart(history, labels=chart_labels("history", lang)), width="stretch")
     st.markdown(f"**{t('compare_differences')}**")
-    rows = differences({label: result.config for label, result in chosen.items()})
+    callback_runs = {label: result for label, result in chosen.items() if result.config is None}
+    if callback_runs:  # GradientFlow runs have no config to set beside the others: their model, as recorded
+        st.caption(t("compare_callback_runs"))
+        for label, result in callback_runs.items():
+            st.markdown(f"- **{label}**: `{header_line(result)}`")
+    rows = differences({label: result.config for label, result in chosen.items() if result.config is not None})
     if rows:
         st.table(pd.DataFrame(rows).set_index("field"))  # a few rows: a static table draws at once, also in a screenshot
     else:

@@ -62,7 +62,10 @@ def preload_tensorflow() -> threading.Thread | None:
 def run_label(result: RunResult) -> str:
     """A short, unique label for a run in menus and legends."""
     config = result.config
-    label = f"{config.name} · {config.model.activation} · depth {config.model.depth} · {result.run_id[:6]}"
+    if config is None:  # a Keras callback run (lab.keras.GradientFlow): named by its model
+        label = f"{result.summary.get('name', 'keras')} · keras · depth {result.depth} · {result.run_id[:6]}"
+    else:
+        label = f"{config.name} · {config.model.activation} · depth {config.model.depth} · {result.run_id[:6]}"
     return label if result.status == "ok" else f"{label} ({result.status})"
 
 
@@ -79,7 +82,7 @@ def remember(result: RunResult, current: bool = True) -> str:
     runs[label] = result
     max_bytes = megabytes_from_environment("LAB_SESSION_MB", DEFAULT_SESSION_MB) * MB
     trim_oldest(runs, MAX_SESSION_RUNS, max_bytes, result_bytes)
-    if current:
+    if current and result.config is not None:  # a callback run has no config to show or retrain: Compare only
         st.session_state["current_run"] = label
     return label
 

@@ -12,7 +12,9 @@ The package is built in layers; each imports only the layers below it (its docst
     readings   what a run means: the report, Fix it's remedies, the tour, the presets' claims, theory beside a run
     charts     Altair builders: tidy frames in, chart specs (and PNGs) out
     sweeps     grid x seeds: sweep configs, the local pool and Ray, sweep.csv
-    cli        python -m lab run|show|fix|sweep|tour|claims|config-reference
+    exports    a run folder in other formats: a standalone Keras script or notebook, TensorBoard event files
+    keras      lab.keras.GradientFlow: the lab's probe as a Keras callback for anyone's model.fit (imported on its own)
+    cli        python -m lab run|show|fix|sweep|tour|claims|export|tensorboard|config-reference
 """
 from lab.training.runtime import configure_environment
 

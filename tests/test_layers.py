@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "lab"
 # Bottom to top; a module may import its own layer and the layers below (lab/__init__, __main__ and cli sit on top).
-LAYERS = ["science", "text", "contract", "training", "runs", "readings", "charts", "sweeps"]
+LAYERS = ["science", "text", "contract", "training", "runs", "readings", "charts", "sweeps", "exports", "keras"]
 TOP = {"lab", "lab.__main__", "lab.cli"}
 
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-# 3: timesteps.csv (issue #14), written only for model.kind rnn; 2: propagation.csv and spectrum.csv (issue #13),
+# 4: run folders of lab.keras.GradientFlow (summary.json source keras_callback, no config.yaml) and data.csv for
+# data.dataset csv (issue #15); 3: timesteps.csv (issue #14), written only for model.kind rnn; 2: propagation.csv and spectrum.csv (issue #13),
 # written only with probe.propagation; 1: the four frames.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 # The lab's version, recorded in every summary.json (lab.__version__ is this).
 LAB_VERSION = "0.1.0"
 
@@ -81,10 +82,11 @@ class RunResult:
     """One finished (or diverged) run: config, the tidy frames, and summary.json's content.
 
     propagation and spectrum are empty (with their columns) unless probe.propagation was on; timesteps unless
-    model.kind is rnn.
+    model.kind is rnn. config is None for a run recorded in a user's model.fit by lab.keras.GradientFlow (summary's
+    source keras_callback): its summary describes the model instead.
     """
 
-    config: object  # lab.contract.config.ExperimentConfig
+    config: object  # lab.contract.config.ExperimentConfig, or None (source keras_callback)
     layers: pd.DataFrame
     history: pd.DataFrame
     histograms: pd.DataFrame
@@ -98,6 +100,16 @@ class RunResult:
     def run_id(self) -> str:
         """The run's content id (sha256 of the resolved config)."""
         return self.summary["run_id"]
+
+    @property
+    def source(self) -> str:
+        """Who made the run: "lab" (lab.run, from a config) or "keras_callback" (GradientFlow in a user's model.fit)."""
+        return self.summary.get("source", "lab")
+
+    @property
+    def depth(self) -> int:
+        """Hidden layers (rows 1..depth; depth + 1 is the output row), from the config or a callback run's summary."""
+        return self.config.model.depth if self.config is not None else int(self.summary["model"]["depth"])
 
     @property
     def status(self) -> str:

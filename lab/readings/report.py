@@ -98,30 +98,41 @@ def layer_table(layers: pd.DataFrame) -> str:
     return "\n".join("  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in rows)
 
 
-def summary_text(result: RunResult, folder=None) -> str:
-    """The one-screen summary printed by `run` and `show`."""
+def header_line(result: RunResult) -> str:
+    """The summary's first line: the run id and what was trained (a config's fields, or a callback run's model)."""
     summary, config = result.summary, result.config
+    if config is None:  # lab.keras.GradientFlow in a user's model.fit: the summary describes the model
+        rows = " > ".join(f"Dense {row['units']} {row['activation']}" for row in summary["model"]["rows"])
+        optimizer = summary.get("optimizer", {})
+        rate = optimizer.get("learning_rate", "?")  # a number, or a schedule's text
+        rate = f"{rate:.4g}" if isinstance(rate, (int, float)) else rate
+        return (f"run {summary['run_id']}  {summary.get('name', '')}: your Keras model (GradientFlow in model.fit), "
+                f"{rows}, {optimizer.get('name', 'optimizer')} lr {rate}, "
+                f"loss {summary.get('loss', '?')}, {summary.get('steps', '?')} steps")
     model = config.model
-    final = summary.get("final", {})
     network = f"depth {model.depth} x width {model.width}"
     if model.kind == "rnn":
         network = (f"{model.cell} rnn, depth {model.depth} x width {model.width}, T {config.data.sequence_length}, "
                    f"recurrent {model.recurrent_initializer}"
                    + (f" (spectral radius {model.spectral_radius:g})" if model.spectral_radius is not None else ""))
-    lines = [
-        f"run {summary['run_id']}  {config.name}: {config.data.dataset}, {network}, "
-        f"{model.activation} -> {model.output_activation}, {model.kernel_initializer}, "
-        f"{config.training.optimizer} lr {config.training.learning_rate}, {config.training.epochs} epochs, seed {config.seed}",
-        f"status: {summary['status']} - {summary.get('message', '')}",
-    ]
+    return (f"run {summary['run_id']}  {config.name}: {config.data.dataset}, {network}, "
+            f"{model.activation} -> {model.output_activation}, {model.kernel_initializer}, "
+            f"{config.training.optimizer} lr {config.training.learning_rate}, {config.training.epochs} epochs, seed {config.seed}")
+
+
+def summary_text(result: RunResult, folder=None) -> str:
+    """The one-screen summary printed by `run` and `show`."""
+    summary, config = result.summary, result.config
+    final = summary.get("final", {})
+    lines = [header_line(result), f"status: {summary['status']} - {summary.get('message', '')}"]
     if final.get("loss") is not None:
         lines.append(
             "final: loss {}, accuracy {}, val_loss {}, val_accuracy {}".format(
                 *(_number(final.get(key)) for key in ("loss", "accuracy", "val_loss", "val_accuracy"))
             )
         )
-    lines += ["", layer_table(result.layers), "", *verdict(result.layers, model.depth)]
-    if model.kind == "rnn":
+    lines += ["", layer_table(result.layers), "", *verdict(result.layers, result.depth)]
+    if config is not None and config.model.kind == "rnn":
         # One home for the time readings: lab.readings.time_reading (the app's sentences and charts read it too).
         lines += ["", *time_reading.ratio_lines(result.timesteps), *time_reading.slope_lines(result.timesteps, summary)]
     if folder is not None:

@@ -20,7 +20,7 @@ def theory_profile(layers: pd.DataFrame, config: ExperimentConfig, measure: str)
     nothing: other measures, a single hidden layer, a remedy it does not model (theory.covers), or no
     finite positive anchor.
     """
-    if measure not in RELATIVE_COLUMN or config.model.depth < 2 or layers.empty:
+    if config is None or measure not in RELATIVE_COLUMN or config.model.depth < 2 or layers.empty:  # None: a callback run
         return None
     if not theory.covers(config.model, with_sigma=True):  # σw and σb are passed below
         return None

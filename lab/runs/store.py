@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from lab.contract.config_io import ConfigError, config_to_yaml, load_config
+from lab.contract.csv_source import run_files
 from lab.contract.result import (
     FORMAT_VERSION,
     FRAME_COLUMNS,
@@ -24,6 +25,9 @@ from lab.contract.result import (
 )
 
 SUMMARY_FILE = "summary.json"
+# summary.json's source of a run recorded by lab.keras.GradientFlow in a user's model.fit: no config.yaml, and
+# RunResult.config is None (the model, optimizer and loss are described in the summary instead).
+CALLBACK_SOURCE = "keras_callback"
 # Written by every run (format_version 1 on).
 FRAME_FILES = {name: f"{name}.csv" for name in FRAME_COLUMNS if name not in OPTIONAL_FRAMES}
 # Written only when the config asks (probe.propagation, format_version 2 on; model.kind rnn, 3 on); a folder without
@@ -81,8 +85,10 @@ def save(result: RunResult, out_dir, extra_files: dict[str, bytes] | None = None
     for name in optional_frames_of(result.config):
         write_atomic(folder / OPTIONAL_FRAME_FILES[name], getattr(result, name).to_csv(index=False).encode("utf-8"),
                      durable=False)
-    write_atomic(folder / "probe.npy", _npy_bytes(probe_inputs(result.config)), durable=False)
+    write_atomic(folder / "probe.npy", npy_bytes(probe_inputs(result.config)), durable=False)
     for file_name, data in (extra_files or {}).items():
+        write_atomic(folder / file_name, data, durable=False)
+    for file_name, data in run_files(result.config).items():  # a csv run's data.csv: its config.yaml reruns from here
         write_atomic(folder / file_name, data, durable=False)
     # Last, so a crash at any earlier moment leaves a folder that does not look complete.
     write_atomic(folder / SUMMARY_FILE, json.dumps(result.summary, indent=2, allow_nan=False).encode("utf-8"))
@@ -97,7 +103,7 @@ def probe_inputs(config) -> np.ndarray:
     return dataset.x_train[probe_index]
 
 
-def _npy_bytes(array: np.ndarray) -> bytes:
+def npy_bytes(array: np.ndarray) -> bytes:
     """An array in .npy format, in memory."""
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
@@ -119,20 +125,37 @@ def load(path, frames=(*FRAME_FILES, *OPTIONAL_FRAME_FILES)) -> RunResult:
     if (folder / "sweep.csv").is_file() and not (folder / SUMMARY_FILE).exists():
         raise RunFolderError(f"{folder}: a sweep folder; its run folders are in {folder / 'runs'}")
     summary = _read_summary(folder)
-    try:
-        config = load_config(folder / "config.yaml")
-    except ConfigError as error:
-        message = str(error)
-        # read_text's messages start with the path already; validation messages name a field.
-        raise RunFolderError(message if message.startswith(str(folder)) else f"{folder / 'config.yaml'}: {message}") from None
+    if summary.get("source") == CALLBACK_SOURCE:
+        config, depth = None, _callback_depth(summary, folder / SUMMARY_FILE)  # a user's model: no config.yaml
+    else:
+        config = _read_config(folder)
+        depth = config.model.depth
     read = {name: _read_frame(folder / file_name, name) if name in frames else frame(name)
             for name, file_name in FRAME_FILES.items()}
     # Optional frames: read when present (an older folder, or a run that did not ask for them, has none).
     read.update({name: _read_frame(folder / file_name, name) if name in frames and (folder / file_name).is_file()
                  else frame(name) for name, file_name in OPTIONAL_FRAME_FILES.items()})
     if "layers" in frames:
-        _check_layers(read["layers"], config.model.depth, folder / FRAME_FILES["layers"])
+        _check_layers(read["layers"], depth, folder / FRAME_FILES["layers"])
     return RunResult(config=config, summary=summary, **read)
+
+
+def _read_config(folder: Path):
+    """config.yaml of a lab run folder, validated; a RunFolderError naming the file otherwise."""
+    try:
+        return load_config(folder / "config.yaml")
+    except ConfigError as error:
+        message = str(error)
+        # read_text's messages start with the path already; validation messages name a field.
+        raise RunFolderError(message if message.startswith(str(folder)) else f"{folder / 'config.yaml'}: {message}") from None
+
+
+def _callback_depth(summary: dict, path: Path) -> int:
+    """The hidden rows of a callback run (summary.json's model.depth), checked."""
+    depth = (summary.get("model") or {}).get("depth") if isinstance(summary.get("model"), dict) else None
+    if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
+        raise RunFolderError(f"{path}: a keras_callback run's summary needs model.depth, a whole number >= 0")
+    return depth
 
 
 def _read_summary(folder: Path) -> dict:
