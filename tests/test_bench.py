@@ -111,3 +111,11 @@ def test_rnn_quick_compares_the_lab_with_fit_on_the_same_recurrent_model(tmp_pat
     assert facts["fit"]["steps"] == facts["lab"]["steps"]  # the same work on both sides
     # The lab's call recorded timesteps.csv: one row per (record, t) of its one recurrent layer.
     assert facts["lab"]["timestep_rows"] == facts["lab"]["records"] * figures["config"]["sequence_length"]
+
+
+def test_keras_callback_quick_times_fit_with_and_without_gradient_flow(tmp_path):
+    figures = run_quick("keras_callback", tmp_path)
+    assert figures["quick"] is True
+    assert all(positive(value) for value in figures["seconds"].values())
+    assert positive(figures["callback_over_plain"])
+    assert figures["records_per_fit"] == figures["config"]["epochs"] + 1  # step 0 and every epoch (the last is the end)

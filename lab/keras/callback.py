@@ -36,6 +36,10 @@ class GradientFlow(keras.callbacks.Callback):
         self.inputs, self.labels = probe_arrays(probe)
         self.folder, self.every = Path(folder), every
         check_folder(self.folder)
+        if every != "epoch":
+            # Only then a batch hook: Keras runs fit's batches asynchronously, without turning every batch's logs into
+            # Python numbers, as long as no callback overrides on_train_batch_end.
+            self.on_train_batch_end = self.record_on_schedule
 
     def on_train_begin(self, logs=None):
         check_folder(self.folder)  # again: another run may have finished there since the callback was made
@@ -52,9 +56,8 @@ class GradientFlow(keras.callbacks.Callback):
         """Optimizer updates applied so far (the optimizer's own counter, so steps_per_execution cannot fool it)."""
         return int(self.model.optimizer.iterations.numpy())
 
-    def on_train_batch_end(self, batch, logs=None):
-        if self.every == "epoch":
-            return
+    def record_on_schedule(self, batch, logs=None):
+        """on_train_batch_end, with every=N only (see __init__)."""
         self.step = self.iterations() - self.first_iteration
         if self.step // self.every > self.last_recorded_step // self.every:
             self.record()

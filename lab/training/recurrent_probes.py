@@ -54,8 +54,8 @@ def saturation_onset(name: str) -> float:
 
 @functools.cache
 def perturbed_cell_class():
-    """The Keras layer class PerturbedCell (defined once; Keras is imported lazily)."""
-    import_tensorflow()
+    """The Keras layer class PerturbedCell (defined once; Keras is imported lazily, as it is: the Keras callback uses it
+    in a user's process, whose TensorFlow settings are the user's)."""
     import keras
 
     class PerturbedCell(keras.layers.Layer):
@@ -119,83 +119,120 @@ def _preactivations(tf, kind: str, cell, layer_input, states):
     return gates, from_input[..., 2 * units:] + reset * from_state[..., 2 * units:]
 
 
+def perturbed_loops(cells, input_width: int) -> list:
+    """Per trained cell a keras RNN running it with the state perturbations as extra inputs (whole sequences out)."""
+    import keras
+
+    perturbed = perturbed_cell_class()
+    widths = [input_width] + [cell.units for cell in cells[:-1]]
+    return [keras.layers.RNN(perturbed(cell, width), return_sequences=True, name=f"perturbed_{index + 1}")
+            for index, (cell, width) in enumerate(zip(cells, widths))]
+
+
+def zero_perturbations(tf, inputs, cells, carries: bool) -> tuple[list, list]:
+    """(state eps, carry eps): zeros of shape (N, T, units) per layer, to be watched by the tape (carry: LSTM only)."""
+    shape = tf.shape(inputs)
+    state = [tf.zeros(tf.stack([shape[0], shape[1], cell.units])) for cell in cells]
+    return state, ([tf.zeros(tf.stack([shape[0], shape[1], cell.units])) for cell in cells] if carries else [])
+
+
+def perturbed_forward(tf, loops, inputs, state_eps, carry_eps) -> tuple[list, list]:
+    """(each layer's input sequence, each layer's state sequence h_1..h_T) with the perturbations added."""
+    layer_inputs, sequences, sequence = [], [], inputs
+    for index, loop in enumerate(loops):
+        layer_inputs.append(sequence)
+        sequence = loop(tf.concat([sequence, state_eps[index], *carry_eps[index:index + 1]], axis=-1))
+        sequences.append(sequence)
+    return layer_inputs, sequences
+
+
+def time_measures(tf, kind: str, cells, layer_inputs, sequences, state_grads, carry_grads) -> dict:
+    """The recurrent layers' measures in the graph, from d loss_i / d h_t (and d loss_i / d c_t) per layer.
+
+    state_grads, carry_grads: per layer (N, T, units) per-sample derivatives. Returns per layer the layers.csv signal
+    (preact_rms over (sample, t)), timesteps.csv's state_grad_rms / state_rms / cell_grad_rms (layers, T), the candidate
+    pre-activations, and the gated cells' saturated shares (counted here, see saturation_onset).
+    """
+    sigmoid_onset, tanh_onset = saturation_onset("sigmoid"), saturation_onset("tanh")
+    squared = [tf.reduce_sum(tf.square(grad), axis=2) for grad in state_grads]  # (N, T) per layer
+    candidates, saturated = [], []
+    for cell, layer_input, states in zip(cells, layer_inputs, sequences):
+        gates, candidate = _preactivations(tf, kind, cell, layer_input, states)
+        candidates.append(candidate)
+        if gates is not None:
+            # Exactly act.saturated_mask's test on the float64 values (see saturation_onset), counted here.
+            beyond = tf.reduce_sum(tf.cast(tf.abs(tf.cast(gates, tf.float64)) > sigmoid_onset, tf.float64))
+            beyond += tf.reduce_sum(tf.cast(tf.abs(tf.cast(candidate, tf.float64)) > tanh_onset, tf.float64))
+            saturated.append(beyond / tf.cast(tf.size(gates) + tf.size(candidate), tf.float64))
+    return {
+        "preact_rms": [tf.sqrt(tf.reduce_mean(value)) for value in squared],
+        "state_grad_rms": tf.stack([tf.sqrt(tf.reduce_mean(value, axis=0)) for value in squared]),
+        "cell_grad_rms": (tf.stack([tf.sqrt(tf.reduce_mean(tf.reduce_sum(tf.square(grad), axis=2), axis=0))
+                                    for grad in carry_grads]) if carry_grads else tf.zeros([0])),
+        "state_rms": tf.stack([tf.sqrt(tf.reduce_mean(tf.square(value), axis=[0, 2])) for value in sequences]),
+        "candidates": candidates,
+        "saturated": tf.stack(saturated) if saturated else tf.zeros([0], tf.float64),
+    }
+
+
+def timesteps_of(measured: dict, carries: bool) -> dict:
+    """timesteps.csv's arrays (layers, T) from time_measures' values (numpy after the call)."""
+    state_grad_rms = measured["state_grad_rms"].numpy().astype(np.float64)
+    return {
+        "state_grad_rms": state_grad_rms,
+        "state_rms": measured["state_rms"].numpy().astype(np.float64),
+        "cell_grad_rms": (measured["cell_grad_rms"].numpy().astype(np.float64) if carries
+                          else np.full_like(state_grad_rms, np.nan)),
+    }
+
+
+def pooled(values) -> tuple:
+    """(N, T, units) sequences flattened to (N·T, units): the per-unit measures then pool over (sample, t)."""
+    return tuple(value.numpy().reshape(-1, value.shape[-1]) for value in values)
+
+
 def make_recurrent_probe(network: RecurrentNetwork, num_features: int, binary: bool):
     """A compiled function probe(x (N, T, C), y) -> ProbeReading with timesteps, for this network."""
     tf = import_tensorflow()
-    import keras
 
-    kind, depth, units = network.cell_kind, network.depth, network.units
+    kind = network.cell_kind
     carries = kind == "lstm"
-    perturbed = perturbed_cell_class()
-    widths = [num_features] + [units] * (depth - 1)
-    loops = [keras.layers.RNN(perturbed(cell, width), return_sequences=True, name=f"perturbed_{index + 1}")
-             for index, (cell, width) in enumerate(zip(network.cells, widths))]
+    cells = network.cells
+    loops = perturbed_loops(cells, num_features)
     kernels, biases = list(network.measured_kernels), list(network.measured_biases)
-    sigmoid_onset, tanh_onset = saturation_onset("sigmoid"), saturation_onset("tanh")
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, num_features], tf.float32), tf.TensorSpec([None], tf.int32)])
     def probe(inputs, labels):
-        shape = tf.shape(inputs)
-        zeros = tf.zeros(tf.stack([shape[0], shape[1], units]))
-        state_eps = [tf.identity(zeros) for _ in range(depth)]
-        carry_eps = [tf.identity(zeros) for _ in range(depth)] if carries else []
+        state_eps, carry_eps = zero_perturbations(tf, inputs, cells, carries)
         with tf.GradientTape() as tape:
             tape.watch(state_eps + carry_eps)
-            layer_inputs, sequences, sequence = [], [], inputs
-            for index, loop in enumerate(loops):
-                layer_inputs.append(sequence)
-                sequence = loop(tf.concat([sequence, state_eps[index], *carry_eps[index:index + 1]], axis=-1))
-                sequences.append(sequence)
-            logits = network.output_dense(sequence[:, -1, :])
+            layer_inputs, sequences = perturbed_forward(tf, loops, inputs, state_eps, carry_eps)
+            logits = network.output_dense(sequences[-1][:, -1, :])
             # Summed loss: its gradient at eps_t of sample i is d loss_i / d h_t (the samples do not interact).
             total = tf.reduce_sum(per_sample_loss(logits, labels, binary))
         kernel_grads, bias_grads, logit_grads, state_grads, carry_grads = tape.gradient(
             total, [kernels, biases, logits, state_eps, carry_eps], unconnected_gradients=tf.UnconnectedGradients.ZERO)
-        count = tf.cast(shape[0], tf.float32)
+        count = tf.cast(tf.shape(inputs)[0], tf.float32)
         kernel_norms = tf.stack([tf.norm(grad / count) for grad in kernel_grads])
         bias_norms = tf.stack([tf.norm(grad / count) for grad in bias_grads])
-        squared = [tf.reduce_sum(tf.square(grad), axis=2) for grad in state_grads]  # (N, T) per layer
-        preact_rms = tf.stack([tf.sqrt(tf.reduce_mean(value)) for value in squared]
-                              + [tf.sqrt(tf.reduce_mean(tf.reduce_sum(tf.square(logit_grads), axis=1)))])
-        state_grad_rms = tf.stack([tf.sqrt(tf.reduce_mean(value, axis=0)) for value in squared])
-        cell_grad_rms = tf.stack([tf.sqrt(tf.reduce_mean(tf.reduce_sum(tf.square(grad), axis=2), axis=0))
-                                  for grad in carry_grads]) if carries else tf.zeros([0])
-        state_rms = tf.stack([tf.sqrt(tf.reduce_mean(tf.square(value), axis=[0, 2])) for value in sequences])
-        candidates, saturated = [], []
-        for cell, layer_input, states in zip(network.cells, layer_inputs, sequences):
-            gates, candidate = _preactivations(tf, kind, cell, layer_input, states)
-            candidates.append(candidate)
-            if gates is not None:
-                # Exactly act.saturated_mask's test on the float64 values (see saturation_onset), counted here.
-                beyond = tf.reduce_sum(tf.cast(tf.abs(tf.cast(gates, tf.float64)) > sigmoid_onset, tf.float64))
-                beyond += tf.reduce_sum(tf.cast(tf.abs(tf.cast(candidate, tf.float64)) > tanh_onset, tf.float64))
-                saturated.append(beyond / tf.cast(tf.size(gates) + tf.size(candidate), tf.float64))
-        saturated = tf.stack(saturated) if saturated else tf.zeros([0], tf.float64)
+        measured = time_measures(tf, kind, cells, layer_inputs, sequences, state_grads, carry_grads)
+        preact_rms = tf.stack(measured["preact_rms"] + [tf.sqrt(tf.reduce_mean(tf.reduce_sum(tf.square(logit_grads), axis=1)))])
         kernel_values = [tf.identity(kernel) for kernel in kernels]
-        return (total / count, kernel_norms, bias_norms, preact_rms, kernel_values, candidates + [logits], sequences,
-                state_grad_rms, state_rms, cell_grad_rms, saturated)
+        return (total / count, kernel_norms, bias_norms, preact_rms, kernel_values, measured["candidates"] + [logits],
+                sequences, measured)
 
     def read(inputs: np.ndarray, labels: np.ndarray) -> ProbeReading:
-        (loss, kernel_norms, bias_norms, preact_rms, kernel_values, zs, hs, state_grad_rms, state_rms, cell_grad_rms,
-         saturated) = probe(inputs, labels)
-        state_grad_rms = state_grad_rms.numpy().astype(np.float64)
-        # (N, T, units) flattened to (N·T, units): the per-unit measures then pool over (sample, t).
-        pooled = [value.numpy().reshape(-1, value.shape[-1]) for value in zs[:-1]] + [zs[-1].numpy()]
+        loss, kernel_norms, bias_norms, preact_rms, kernel_values, zs, hs, measured = probe(inputs, labels)
         return ProbeReading(
             loss=float(loss),
             kernel_grad_norms=kernel_norms.numpy().astype(np.float64),
             bias_grad_norms=bias_norms.numpy().astype(np.float64),
             preact_grad_rms=preact_rms.numpy().astype(np.float64),
             kernels=tuple(value.numpy() for value in kernel_values),
-            preactivations=tuple(pooled),
-            activations=tuple(value.numpy().reshape(-1, units) for value in hs),
-            saturated_fractions=saturated.numpy() if carries or kind == "gru" else None,
-            timesteps={
-                "state_grad_rms": state_grad_rms,
-                "state_rms": state_rms.numpy().astype(np.float64),
-                "cell_grad_rms": (cell_grad_rms.numpy().astype(np.float64) if carries
-                                  else np.full_like(state_grad_rms, np.nan)),
-            },
+            preactivations=(*pooled(zs[:-1]), zs[-1].numpy()),
+            activations=pooled(hs),
+            saturated_fractions=measured["saturated"].numpy() if carries or kind == "gru" else None,
+            timesteps=timesteps_of(measured, carries),
         )
 
     read.function = probe  # for lab.training.run.release_run
