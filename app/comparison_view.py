@@ -27,7 +27,7 @@ def overlay(chosen: dict[str, RunResult], key: str, measure: str = "grad_norm", 
                      key=f"{key}_which", format_func=lambda value: t("which_start" if value == "start" else "which_end"))
     layers, history = charts.compare_frames(chosen)
     lang = language()
-    recurrent = {label for label, result in chosen.items() if result.config is not None and result.config.model.kind == "rnn"}
+    recurrent = {label for label, result in chosen.items() if result.recurrent}
     if recurrent:
         timesteps = time_charts.compare_timesteps({label: chosen[label] for label in chosen if label in recurrent})
         st.altair_chart(time_charts.comparison_time_chart(timesteps, which=which, labels=chart_labels("time_compare", lang)),

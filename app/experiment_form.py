@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import streamlit as st
 
 from app.shared import flash, t
-from app.url_state import check_ui_limits, widget_range
+from app.url_state import check_csv_fits, check_ui_limits, link_config, widget_range
 from lab import ConfigError, ExperimentConfig, load_config
 from lab.contract.config import (
     BIAS_INITIALIZER_NAMES,
@@ -29,15 +29,20 @@ from lab.contract.config import (
     OPTIMIZERS,
 )
 from lab.contract.config_io import flatten, kind_of, parse_yaml
+from lab.contract.csv_source import KNOWN_TABLES, read_upload, remember
 from lab.contract.field_limits import default_probe_samples
 from lab.contract.presets import experiment_presets
 from lab.science.activations import HIDDEN_ACTIVATIONS
+from lab.science.csv_data import CSV_DATASET, CsvDataError, CsvTable
 from lab.science.data import BINARY_ONLY, DATASETS, DIGITS_CLASSES, DIGITS_FEATURES, TWO_DIMENSIONAL
 from lab.science.initializers import ASYMMETRIC_INITIALIZERS
 from lab.science.recurrent_initializers import CELLS, RECURRENT_INITIALIZERS, SIMPLE_ONLY_RECURRENT_INITIALIZERS
 from lab.science.sequences import CHANNELS, CLASSES, SEQUENCE_TASKS
 
 KEY = "w."  # widget keys are "w." + the config's dotted field name
+# A csv upload (issue #15): the session keeps its checked table, so the form's config (which names it by
+# data.sha256, held in KEY + "data.sha256") finds it in lab.contract.csv_source however long the visit lasts.
+CSV_TABLE = "csv_table"
 BIAS_CONSTANT = "constant"
 # Streamlit's browser side shows a float input through its printf format (sprintf-js), and an edit or a +/- click
 # commits the shown text: the default "%0.2f" shows 0.995 as 0.99 and 1e-6 as 0.00. "%g" without a precision
@@ -95,9 +100,56 @@ def apply_to_widgets(config: ExperimentConfig) -> None:
 
 
 def ensure_widget_defaults() -> None:
-    """First visit: every widget starts at the config's default."""
+    """First visit: every widget starts at the config's default (a link to a csv run: at the link's, see offer_csv_link)."""
     if KEY + "model.depth" not in st.session_state:
         apply_to_widgets(ExperimentConfig())
+        offer_csv_link(st.query_params)
+
+
+def offer_csv_link(parameters: Mapping) -> None:
+    """A link to a csv run carries no file (the page says so): the form takes the link's settings, csv chosen, so the
+    visitor can upload the file and train."""
+    if parameters.get("data.dataset") != CSV_DATASET:
+        return
+    try:
+        config = link_config(dict(parameters))
+        if config is None or config.data.csv_table is not None:  # no link, or one whose file this server holds
+            return
+        check_ui_limits(config)  # within the widgets' ranges
+    except ConfigError:  # the page already says what is wrong with the link
+        return
+    apply_to_widgets(config)
+
+
+def form_csv(state: Mapping) -> CsvTable | None:
+    """The checked file the form's data.sha256 names: this session's upload, or one this server holds."""
+    sha256 = state.get(KEY + "data.sha256")
+    if sha256 is None:
+        return None
+    table = state.get(CSV_TABLE)
+    return table if table is not None and table.sha256 == sha256 else KNOWN_TABLES.get(sha256)
+
+
+def load_uploaded_csv() -> None:
+    """Callback of the csv uploader: checked with the core's one-line messages (naming the file), never a traceback."""
+    upload = st.session_state.get(KEY + "csv_upload")
+    if upload is None:
+        return
+    try:
+        table = read_upload(upload.name, upload.getvalue())
+        check_csv_fits(table)
+    except (CsvDataError, ConfigError) as error:
+        flash("error", t("csv_error", message=error))
+        return
+    st.session_state[CSV_TABLE] = table
+    st.session_state[KEY + "data.sha256"] = table.sha256
+    flash("success", csv_summary(table))
+
+
+def csv_summary(table: CsvTable) -> str:
+    """The uploaded file in one line: its name, sizes and classes in their order (0..k-1)."""
+    return t("csv_loaded", name=table.name, rows=table.num_samples, features=table.num_features,
+             classes=table.num_classes, labels=", ".join(table.classes))
 
 
 def load_preset() -> None:
@@ -158,8 +210,11 @@ def task_ui() -> tuple[str, int]:
                     format_func=labels.__getitem__, help=t("rnn_form_help_kind"))
     if kind == "rnn":
         return sequence_task_ui()
-    choose(st.session_state, "data.dataset", DATASETS)
-    dataset = st.selectbox(t("dataset"), DATASETS, key=KEY + "data.dataset")
+    datasets = (*DATASETS, CSV_DATASET)
+    choose(st.session_state, "data.dataset", datasets)
+    dataset = st.selectbox(t("dataset"), datasets, key=KEY + "data.dataset")
+    if dataset == CSV_DATASET:
+        return dataset, csv_ui()
     if dataset == "digits":  # 10 classes, 64 features, no noise: the form follows (form_ui), the schema checks
         st.session_state[KEY + "data.num_classes"] = DIGITS_CLASSES
         st.caption(t("digits_fixed"))
@@ -170,6 +225,21 @@ def task_ui() -> tuple[str, int]:
         return dataset, 2
     classes = number_widget(t("num_classes"), "data.num_classes")
     return dataset, int(classes)
+
+
+def csv_ui() -> int:
+    """The csv upload (the file's classes decide the output choices); 2 classes until a file is there."""
+    st.file_uploader(t("csv_upload"), type=["csv"], key=KEY + "csv_upload", on_change=load_uploaded_csv,
+                     help=t("csv_help_upload"))
+    table = form_csv(st.session_state)
+    if table is None:
+        sha256 = st.session_state.get(KEY + "data.sha256")
+        st.info(t("csv_link_waiting", sha=sha256[:12]) if sha256 else t("csv_needed"))
+        return 2
+    remember(table)  # most recently used: Train's config finds it by its sha256
+    st.caption(csv_summary(table))
+    st.session_state[KEY + "data.num_classes"] = table.num_classes
+    return table.num_classes
 
 
 def sequence_task_ui() -> tuple[str, int]:
@@ -258,7 +328,9 @@ def form_ui(dataset: str, classes: int) -> dict | None:
                 st.checkbox(t("propagation"), key=w + "probe.propagation", help=t("help_propagation"))
                 number_widget(t("jacobian_samples"), "probe.jacobian_samples", step=1, help=t("help_jacobian_samples"))
             number_widget(t("seed"), "seed", step=1)
-        pressed = st.form_submit_button(t("train"), type="primary", width="stretch")
+        # A csv without its file cannot train: Train waits for the upload (the task section says so).
+        without_file = dataset == CSV_DATASET and form_csv(st.session_state) is None
+        pressed = st.form_submit_button(t("train"), type="primary", width="stretch", disabled=without_file)
     return raw_config(dataset, classes) if pressed else None
 
 
@@ -266,8 +338,11 @@ def data_section(dataset: str, recurrent: bool) -> None:
     """Samples, noise, features and the validation split; a sequence task fixes its channels (shown in the task)."""
     w = KEY
     with st.expander(t("section_data"), expanded=False):
-        digits = dataset == "digits"
-        number_widget(t("num_samples"), "data.num_samples", step=64)
+        digits, csv = dataset == "digits", dataset == CSV_DATASET
+        if csv:  # the file's sizes, shown (within the widgets' ranges) and not sent: the schema resolves them
+            st.caption(t("csv_fixed"))
+            fixed_by_file(form_csv(st.session_state))
+        number_widget(t("num_samples"), "data.num_samples", step=64, disabled=csv)
         if digits:  # real images: no noise, and the 8×8 pixels are the features
             st.session_state[w + "data.noise"] = ExperimentConfig().data.noise
             st.session_state[w + "data.num_features"] = DIGITS_FEATURES
@@ -278,11 +353,21 @@ def data_section(dataset: str, recurrent: bool) -> None:
             number_widget(t("noise"), "data.noise", step=0.05, disabled=fixed,
                           help=t("rnn_form_help_noise_fixed" if fixed else "rnn_form_help_noise"))
         else:
-            number_widget(t("noise"), "data.noise", step=0.05, disabled=digits)
+            number_widget(t("noise"), "data.noise", step=0.05, disabled=digits or csv)
             low = 2 if dataset in TWO_DIMENSIONAL else 1
             st.session_state[w + "data.num_features"] = max(low, st.session_state.get(w + "data.num_features", 2))
-            number_widget(t("num_features"), "data.num_features", low=low, step=1, disabled=digits)
+            number_widget(t("num_features"), "data.num_features", low=low, step=1, disabled=digits or csv)
         number_widget(t("validation_split"), "data.validation_split", step=0.05)
+
+
+def fixed_by_file(table: CsvTable | None) -> None:
+    """The data widgets show the csv's rows and features (clipped to their ranges: display only) and no noise."""
+    st.session_state[KEY + "data.noise"] = ExperimentConfig().data.noise
+    if table is None:
+        return
+    for field, size in (("data.num_samples", table.num_samples), ("data.num_features", table.num_features)):
+        low, high = widget_range(field)
+        st.session_state[KEY + field] = int(min(max(size, low), high))
 
 
 def mlp_model_section() -> None:
@@ -345,15 +430,18 @@ def raw_config(dataset: str, classes: int, state: Mapping | None = None) -> dict
                 **({"noise": float(value("data.noise"))} if dataset == "bit_memory" else {})}
         model.update(recurrent_fields(state))
     else:
-        data = {"dataset": dataset, "num_classes": classes, "noise": float(value("data.noise")),
-                "num_features": int(value("data.num_features"))}
+        if dataset == CSV_DATASET:  # the file (named by its sha256) sizes the data; no noise
+            data = {"dataset": dataset, "sha256": state.get(KEY + "data.sha256")}
+        else:
+            data = {"dataset": dataset, "num_classes": classes, "noise": float(value("data.noise")),
+                    "num_features": int(value("data.num_features"))}
         model.update({"normalization": value("model.normalization"),
                       "normalization_position": value("model.normalization_position"),
                       "residual_every": int(value("model.residual_every"))})
     return {
         "name": value("name") or "experiment",
         "seed": int(value("seed")),
-        "data": {**data, "num_samples": int(value("data.num_samples")),
+        "data": {**data, **({} if dataset == CSV_DATASET else {"num_samples": int(value("data.num_samples"))}),
                  "validation_split": float(value("data.validation_split"))},
         "model": model,
         "training": {"optimizer": value("training.optimizer"), "momentum": float(value("training.momentum")),

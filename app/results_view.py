@@ -179,6 +179,16 @@ def downloads(result: RunResult) -> None:
         for column, (name, key) in zip(st.columns(6), extra):
             column.download_button(t(key), csv_maker(result, name), file_name=f"{name}.csv", mime="text/csv",
                                    key=f"download_{name}_{result.run_id}")
+    # Issue #15: the run as a standalone Keras script, written on click (as the CSVs); a run the export refuses says why.
+    from lab.exports.keras_script import export_refusal, script_text
+
+    refusal = export_refusal(result.config, result.summary)
+    if refusal is None:
+        st.download_button(t("download_keras_script"), lambda: script_text(result.config, result.run_id).encode("utf-8"),
+                           file_name=f"{result.config.name}-{result.run_id}.py", mime="text/x-python",
+                           key=f"download_keras_script_{result.run_id}", help=t("download_keras_script_help"))
+    else:
+        st.caption(t("keras_script_refused", reason=refusal))
 
 
 def show(label: str, result: RunResult) -> None:

@@ -7,6 +7,8 @@ from lab.contract.config import DEFAULT_PROBE_SAMPLES, MAX_RNN_DEPTH, Experiment
 from lab.contract.config_io import ConfigError, flatten, load_config, parse_override
 from lab.contract.field_limits import bounds
 from lab.contract.resources import check_resources, hosted_limits
+from lab.science.csv_data import CSV_DATASET, CsvTable
+from lab.text.i18n import LANGUAGES, translate
 
 # Caps on what the app lets a visitor train, so the largest experiment stays well inside Streamlit
 # Community Cloud's ~2.7 GB (TensorFlow alone takes ~0.7 GB). Config files and the CLI allow more.
@@ -36,7 +38,23 @@ def config_to_query(config: ExperimentConfig) -> dict[str, str]:
 
 
 def query_to_config(parameters: Mapping[str, str]) -> ExperimentConfig | None:
-    """The config a URL's parameters describe (None when they describe none); ConfigError if invalid."""
+    """The config a URL's parameters describe (None when they describe none); ConfigError if invalid.
+
+    A link to a csv run names its file by data.sha256 only: a link cannot carry the file, so unless this server still
+    holds that file (lab.contract.csv_source), ConfigError says so (the form then offers the upload: link_config).
+    """
+    config = link_config(parameters)
+    if config is None:
+        return None
+    if config.data.dataset == CSV_DATASET and config.data.csv_table is None:
+        language = parameters.get("lang") if parameters.get("lang") in LANGUAGES else "en"
+        raise ConfigError(translate("csv_link", language, sha=config.data.sha256[:12]))
+    check_ui_limits(config)
+    return config
+
+
+def link_config(parameters: Mapping[str, str]) -> ExperimentConfig | None:
+    """The config of a URL's parameters, validated (a csv's file not needed: its sha256 stands for it), or None."""
     overrides = {}
     for key, value in parameters.items():
         if key in UI_ONLY_PARAMETERS:
@@ -44,9 +62,16 @@ def query_to_config(parameters: Mapping[str, str]) -> ExperimentConfig | None:
         overrides.update([parse_override(f"{key}={value}")])
     if not overrides:
         return None
-    config = load_config({}, overrides=overrides)
-    check_ui_limits(config)
-    return config
+    return load_config({}, overrides=overrides)
+
+
+def check_csv_fits(table: CsvTable) -> None:
+    """ConfigError naming an uploaded csv whose rows or feature columns are over the app's caps."""
+    for key, size, what in (("data.num_samples", table.num_samples, "rows"),
+                            ("data.num_features", table.num_features, "feature columns")):
+        if size > UI_LIMITS[key]:
+            raise ConfigError(f"{table.name}: {size:,} {what}; at most {UI_LIMITS[key]:,} in the app "
+                              "(run larger files with python -m lab)")
 
 
 def ui_limits(kind: str) -> dict[str, int]:

@@ -52,6 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     tour.add_argument("--quick", action="store_true", help="shrunk presets (seconds; the claims need the full sizes)")
     claims = commands.add_parser("claims", help="run every preset with a claim and print what it measured against the claim")
     claims.add_argument("--quick", action="store_true", help="shrunk presets (the claims need the full sizes)")
+    tensorboard = commands.add_parser("tensorboard", help="write run folders as TensorBoard event files, one subfolder each")
+    tensorboard.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders (written by `run`, or by lab.keras)")
+    tensorboard.add_argument("--logdir", required=True, help="folder for `tensorboard --logdir` (created if missing)")
+    export = commands.add_parser("export", help="write a run as a standalone Keras script or notebook (docs/export.md)")
+    export.add_argument("run_dir", help="a run folder written by `run` (or downloaded from the app)")
+    export.add_argument("--to", required=True, metavar="script|notebook", help="script (a .py file) or notebook (.ipynb)")
+    export.add_argument("--out", required=True, help="the file to write")
     reference = commands.add_parser("config-reference", help="write docs/config.md (every config field and rule) from the schema")
     reference.add_argument("--check", action="store_true", help="write nothing; exit 1 if docs/config.md is stale")
     return parser
@@ -110,6 +117,9 @@ def command_fix(arguments) -> int:
     from lab.runs import store
 
     before = store.load(Path(arguments.run_dir))
+    if before.config is None:
+        raise ConfigError(f"{arguments.run_dir}: a run recorded by lab.keras.GradientFlow in your own model.fit has no "
+                          "config.yaml to re-run; Fix it works on the lab's runs (python -m lab run)")
     remedy = arguments.remedy or suggested_remedy(before)
     if remedy is None:
         raise ConfigError(f"--remedy: this run's numbers point to no particular remedy; choose one of "
@@ -231,6 +241,24 @@ def command_claims(arguments) -> int:
     return EXIT_OK
 
 
+def command_tensorboard(arguments) -> int:
+    """Every run folder as TensorBoard event files in logdir/<run folder's name>/; all are read before any is written."""
+    from lab.exports.tensorboard import export_runs
+
+    for folder in export_runs(arguments.run_dirs, arguments.logdir):
+        print(f"wrote {folder}")
+    print(f"view them: tensorboard --logdir {arguments.logdir}  (docs/tensorboard.md)")
+    return EXIT_OK
+
+
+def command_export(arguments) -> int:
+    """A run folder as a standalone Keras script or notebook; a run the export refuses writes nothing."""
+    from lab.exports.keras_export import export
+
+    print(f"wrote {export(arguments.run_dir, arguments.to, arguments.out)}")
+    return EXIT_OK
+
+
 def command_config_reference(arguments) -> int:
     """Write the config reference page, or (--check) exit 1 if the one on disk differs from the schema's."""
     from lab.contract import config_reference
@@ -249,7 +277,8 @@ def main(argv=None) -> int:
     """Parse, dispatch, and turn every bad input into one error line and a non-zero exit."""
     arguments = build_parser().parse_args(argv)
     handlers = {"run": command_run, "fix": command_fix, "sweep": command_sweep, "show": command_show, "tour": command_tour,
-                "claims": command_claims, "config-reference": command_config_reference}
+                "claims": command_claims, "config-reference": command_config_reference, "export": command_export,
+                "tensorboard": command_tensorboard}
     try:
         return handlers[arguments.command](arguments)
     except (ConfigError, RunFolderError) as error:

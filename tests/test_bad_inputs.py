@@ -25,6 +25,7 @@ from lab.training.run import run as train  # bound now: the guard below replaces
 from tests.support.app_test import APP
 from tests.support.bad_inputs.arguments import ARGUMENT_CASES
 from tests.support.bad_inputs.checks import assert_one_line, assert_refused, by_name, run_cli, snapshot
+from tests.support.bad_inputs.csv_files import CSV_CASES, CSV_CONFIG
 from tests.support.bad_inputs.experiments import EXPERIMENT_CASES, EXPERIMENT_KINDS
 from tests.support.bad_inputs.run_folders import RUN_FOLDER_CASES, damaged_copy
 from tests.support.bad_inputs.sweeps import NEIGHBOURS, SWEEP_CASES, VALID
@@ -115,6 +116,44 @@ def test_app_upload_of_a_good_experiment_fills_the_form(app_in_its_folder):
     app.run()
     assert not app.exception and not app.error
     assert app.slider(key="w.model.depth").value == 4 and app.selectbox(key="w.model.activation").value == "relu"
+
+
+# --- a user's csv (data.dataset csv, issue #15): `run`, lab.load_config -----------------------------------------
+
+@pytest.mark.parametrize("case", by_name(CSV_CASES))
+def test_cli_run_refuses_a_bad_csv(case, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(CSV_CONFIG)
+    (tmp_path / "data.csv").write_bytes(case.data(str(tmp_path)))
+    before = snapshot(tmp_path)
+    assert_refused(run_cli("run", str(config), "--out", str(tmp_path / "runs")), case.expected(str(tmp_path / "data.csv")))
+    assert snapshot(tmp_path) == before  # no run folder
+
+
+@pytest.mark.parametrize("case", by_name(CSV_CASES))
+def test_load_config_refuses_a_bad_csv(case, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(CSV_CONFIG)
+    (tmp_path / "data.csv").write_bytes(case.data(str(tmp_path)))
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert_one_line(str(caught.value), case.expected(str(tmp_path / "data.csv")))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["config.yaml", "data.csv"]
+
+
+@pytest.mark.parametrize("case", by_name(CSV_CASES, fast={CSV_CASES[0].name}))
+def test_app_csv_upload_refuses_a_bad_csv(case, app_in_its_folder):
+    app, folder = app_in_its_folder
+    app.selectbox(key="w.data.dataset").set_value("csv").run()
+    file_name = f"{case.name}.csv"
+    app.file_uploader(key="w.csv_upload").set_value((file_name, case.data(str(folder)), "text/csv"))
+    app.run()
+    assert not app.exception, app.exception
+    (error,) = [element.value for element in app.error]
+    assert_one_line(error, case.expected(file_name))
+    assert not app.success
+    assert app.session_state["w.data.sha256"] is None  # the form names no file: Train stays off
+    assert list(folder.iterdir()) == []
 
 
 # --- sweeps: `sweep`, lab.sweeps.runner.plan_sweep -----------------------------------------------------------

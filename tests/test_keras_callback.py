@@ -179,6 +179,7 @@ def test_run_id_is_the_hash_of_model_optimizer_and_probe(tmp_path):
     ([keras.layers.Reshape((4, 4, 1)), keras.layers.Conv2D(2, 3), keras.layers.Flatten(), keras.layers.Dense(2)], "Reshape"),
     ([keras.layers.Dense(4), keras.layers.Dense(2, activation="relu"), keras.layers.Activation("tanh")], "activation"),
     ([keras.layers.Dense(4), keras.layers.GaussianNoise(0.1), keras.layers.Dense(2)], "GaussianNoise"),
+    ([keras.layers.Flatten(), keras.layers.Dense(2)], "Flatten"),
 ])
 def test_unreadable_models_are_refused_naming_the_layer(tmp_path, layers, named):
     model = keras.Sequential([keras.Input((16,)), *layers])
@@ -190,16 +191,100 @@ def test_unreadable_models_are_refused_naming_the_layer(tmp_path, layers, named)
     assert not (tmp_path / "run").exists()  # nothing written
 
 
-def test_recurrent_layers_are_refused_by_name(tmp_path):
-    model = keras.Sequential([keras.Input((5, 2)), keras.layers.LSTM(4), keras.layers.Dense(2)])
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    x, y = np.zeros((8, 5, 2), np.float32), np.zeros(8, np.int32)
-    with pytest.raises(ValueError, match="x must be a 2-D array"):
-        GradientFlow((x, y), tmp_path / "run")
-    callback = GradientFlow((np.zeros((8, 10), np.float32), y), tmp_path / "run")
+def recurrent_twin(config):
+    """The lab's recurrent network for config, its probe batch and reading, and a user's Sequential with its weights."""
+    from lab.training.recurrent_models import build_recurrent_from_config
+    from lab.training.recurrent_probes import make_recurrent_probe
+
+    dataset, probe_index = prepare_data(config)
+    channels = dataset.x_train.shape[-1]
+    network = build_recurrent_from_config(config.model, channels, dataset.num_classes, config.seed)
+    x, y = dataset.x_train[probe_index], dataset.y_train[probe_index]
+    reading = make_recurrent_probe(network, channels, binary=True)(x, y)
+    layer_class = {"simple": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.model.cell]
+    extra = {"activation": config.model.activation} if config.model.cell == "simple" else {}
+    layers = [layer_class(config.model.width, return_sequences=index + 1 < config.model.depth, name=f"rnn_{index}", **extra)
+              for index in range(config.model.depth)]
+    model = keras.Sequential([keras.Input((None, channels)), *layers, keras.layers.Dense(1, name="output")], name="user")
+    for mine, theirs in zip(layers, network.recurrent):
+        mine.set_weights([theirs.cell.kernel.numpy(), theirs.cell.recurrent_kernel.numpy(), theirs.cell.bias.numpy()])
+    model.layers[-1].set_weights([network.output_dense.kernel.numpy(), network.output_dense.bias.numpy()])
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    return model, (x, y), reading
+
+
+@pytest.mark.parametrize("cell, depth", [("simple", 2), ("lstm", 1), ("gru", 2)])
+def test_recurrent_layers_equal_the_lab_recurrent_probe_through_time(tmp_path, cell, depth):
+    from lab.training.measures import timestep_columns
+
+    config = tiny_config(**{"model.kind": "rnn", "model.cell": cell, "model.depth": depth, "model.width": 6,
+                            "data.dataset": "bit_memory", "data.sequence_length": 8})
+    model, probe, reading = recurrent_twin(config)
+    callback = GradientFlow(probe, tmp_path / "run")
     callback.set_model(model)
-    with pytest.raises(UnsupportedModel, match="LSTM"):
+    callback.on_train_begin()
+    expected = pd.DataFrame(layer_rows(reading, None, config.model.activation, config.model.leaky_alpha,
+                                       {"run_id": "lab", "step": 0, "epoch": 0}))
+    assert_rows_equal(pd.DataFrame(callback.layer_rows), expected)
+    measured_time = pd.DataFrame(callback.timestep_chunks[0])
+    expected_time = pd.DataFrame(timestep_columns(reading.timesteps, {"run_id": "lab", "step": 0}))
+    np.testing.assert_array_equal(measured_time[["layer", "t"]].to_numpy(), expected_time[["layer", "t"]].to_numpy())
+    np.testing.assert_allclose(measured_time[["state_grad_rms", "state_rms", "cell_grad_rms"]].to_numpy(np.float64),
+                               expected_time[["state_grad_rms", "state_rms", "cell_grad_rms"]].to_numpy(np.float64),
+                               rtol=2e-5, atol=1e-9, equal_nan=True)
+    if cell == "lstm":  # the carry's derivative is measured, not NaN
+        assert measured_time["cell_grad_rms"].notna().all()
+
+
+def test_a_recurrent_callback_run_writes_and_loads_timesteps(tmp_path):
+    config = tiny_config(**{"model.kind": "rnn", "model.cell": "simple", "model.depth": 1, "model.width": 6,
+                            "data.dataset": "bit_memory", "data.sequence_length": 8})
+    model, probe, _ = recurrent_twin(config)
+    dataset, _ = prepare_data(config)
+    keras.utils.set_random_seed(0)
+    model.fit(dataset.x_train, dataset.y_train, epochs=2, batch_size=32, verbose=0,
+              callbacks=[GradientFlow(probe, tmp_path / "run")])
+    result = store.load(tmp_path / "run")
+    assert result.depth == 1 and result.recurrent
+    assert sorted(result.timesteps["step"].unique()) == sorted(result.layers["step"].unique())
+    assert set(result.timesteps["t"]) == set(range(1, 9))
+    assert result.summary["model"]["rows"][0]["cell"] == "simple"
+
+
+@pytest.mark.parametrize("layers, named", [
+    ([keras.layers.SimpleRNN(4, go_backwards=True), keras.layers.Dense(2)], "go_backwards"),
+    ([keras.layers.GRU(4, reset_after=False), keras.layers.Dense(2)], "reset_after"),
+    ([keras.layers.SimpleRNN(4, return_sequences=True), keras.layers.LSTM(4), keras.layers.Dense(2)], "same cell"),
+    ([keras.layers.SimpleRNN(4, return_sequences=True), keras.layers.Dense(2)], "return_sequences=False"),
+    ([keras.layers.Masking(), keras.layers.SimpleRNN(4), keras.layers.Dense(2)], "Masking"),
+    ([keras.layers.LSTM(4, activation="relu"), keras.layers.Dense(2)], "activation tanh"),
+    ([keras.layers.Dense(4), keras.layers.SimpleRNN(4), keras.layers.Dense(2)], "follows a Dense"),
+])
+def test_recurrent_models_it_cannot_read_are_refused_naming_the_layer(tmp_path, layers, named):
+    model = keras.Sequential([keras.Input((5, 3)), *layers])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    callback = GradientFlow((np.zeros((8, 5, 3), np.float32), np.zeros(8, np.int32)), tmp_path / "run")
+    callback.set_model(model)
+    with pytest.raises(UnsupportedModel, match=named) as error:
         callback.on_train_begin()
+    assert "\n" not in str(error.value)
+
+
+def test_a_recurrent_model_needs_sequences_in_its_probe(tmp_path):
+    model = keras.Sequential([keras.Input((5, 3)), keras.layers.SimpleRNN(4), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    callback = GradientFlow((np.zeros((8, 3), np.float32), np.zeros(8, np.int32)), tmp_path / "run")
+    callback.set_model(model)
+    with pytest.raises(ValueError, match="3-D"):
+        callback.on_train_begin()
+
+
+def test_only_per_update_records_add_a_batch_hook(tmp_path):
+    # Keras dispatches batch ends asynchronously (on thread-safe backends) only while every callback's
+    # on_train_batch_end is Keras' default, marked _is_default: every="epoch" must leave it so.
+    probe = (np.zeros((4, 3), np.float32), np.zeros(4, np.int32))
+    assert getattr(GradientFlow(probe, tmp_path / "a").on_train_batch_end, "_is_default", False)
+    assert not getattr(GradientFlow(probe, tmp_path / "b", every=5).on_train_batch_end, "_is_default", False)
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -223,3 +308,39 @@ def test_a_complete_folder_is_never_rewritten(tmp_path):
     with pytest.raises(FolderTaken, match="already holds a complete run"):
         GradientFlow(probe, tmp_path / "run")
     assert {path.name: path.read_bytes() for path in (tmp_path / "run").iterdir()} == before
+
+
+def test_tensorboard_events_written_during_fit_equal_the_run_folder(tmp_path):
+    from tests.support.tensorboard_events import assert_layer_scalars_equal_layers_csv, read_events
+
+    config = tiny_config(**{"model.kind": "rnn", "model.cell": "simple", "model.depth": 1, "model.width": 6,
+                            "data.dataset": "bit_memory", "data.sequence_length": 8})
+    model, probe, _ = recurrent_twin(config)
+    dataset, _ = prepare_data(config)
+    keras.utils.set_random_seed(0)
+    model.fit(dataset.x_train, dataset.y_train, epochs=2, batch_size=32, verbose=0,
+              validation_data=(dataset.x_val, dataset.y_val),
+              callbacks=[GradientFlow(probe, tmp_path / "run", tensorboard=tmp_path / "logs")])
+    assert_layer_scalars_equal_layers_csv(tmp_path / "run", tmp_path / "logs")
+    values, plugins = read_events(tmp_path / "logs")
+    result = store.load(tmp_path / "run")
+    assert sorted(values["epoch/loss"]) == [1, 2]
+    np.testing.assert_array_equal([values["epoch/loss"][epoch] for epoch in (1, 2)], result.history["loss"].astype(np.float32))
+    steps = sorted(result.layers["step"].unique())
+    assert sorted(values["layer_01/preactivation"]) == steps and plugins["layer_01/preactivation"] == "histograms"
+    assert sorted(values["layer_01/state_grad_first_over_last"]) == steps
+
+
+def test_a_simple_cells_theory_inputs_are_recorded_like_the_labs(tmp_path):
+    config = tiny_config(**{"model.kind": "rnn", "model.cell": "simple", "model.depth": 2, "model.width": 6,
+                            "data.dataset": "bit_memory", "data.sequence_length": 8})
+    model, probe, _ = recurrent_twin(config)
+    callback = GradientFlow(probe, tmp_path / "run")
+    callback.set_model(model)
+    callback.on_train_begin()
+    rows = callback.recurrence_rows
+    assert [(row["step"], row["layer"]) for row in rows] == [(0, 1), (0, 2)]
+    for row, layer in zip(rows, model.layers[:2]):  # numpy's eigenvalues of the user's own recurrent kernel
+        radius = np.max(np.abs(np.linalg.eigvals(layer.cell.recurrent_kernel.numpy().astype(np.float64))))
+        assert row["spectral_radius"] == pytest.approx(radius, rel=1e-12)
+        assert 0 < row["slope_rms"] <= 1  # tanh' is at most 1

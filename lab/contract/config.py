@@ -3,9 +3,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from lab.science.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from lab.science.csv_data import CSV_DATASET, CsvTable
 from lab.science.data import (
     ALL_DATASETS,
     BINARY_ONLY,
@@ -61,6 +71,10 @@ RNN_DEFAULTS = {"depth": 1, "activation": "tanh"}
 GATED_CELL_ACTIVATION = "tanh"
 MAX_SEQUENCE_LENGTH = 1000
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+# A user's own data (issue #15): data.dataset csv. lab.contract.config_io reads the file (data.path, an upload, or the
+# data.csv beside a run folder's config.yaml) and hands the checked table to validation under this context key.
+CSV_TABLE_CONTEXT = "csv_table"
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
 
 
 class _Section(BaseModel):
@@ -97,9 +111,10 @@ class RemedyFieldsOff(_Section):
 class DataConfig(RemedyFieldsOff):
     """Which data set, how big and how noisy."""
 
-    dataset: Literal[ALL_DATASETS] = Field("moons", description=(
+    dataset: Literal[ALL_DATASETS + (CSV_DATASET,)] = Field("moons", description=(
         "The data set: synthetic, or digits (scikit-learn's 1797 8×8 handwritten digits, bundled: no download), or a "
-        "sequence task for model.kind rnn (bit_memory, adding, temporal_order: docs/experiments.md)."))
+        "sequence task for model.kind rnn (bit_memory, adding, temporal_order: docs/experiments.md), or csv: your own "
+        "file (data.path; docs/own-data.md)."))
     num_samples: int = Field(1024, ge=16, le=MAX_SAMPLES, description=(
         "Samples drawn, before the validation split; digits: at most 1797, fewer is a seeded subset."))
     noise: float = Field(0.1, ge=0.0, le=2.0, description=(
@@ -113,10 +128,28 @@ class DataConfig(RemedyFieldsOff):
     # Issue #14; left out of dumps at its default (RemedyFieldsOff), so every earlier run id stays.
     sequence_length: int = Field(DEFAULT_SEQUENCE_LENGTH, ge=MIN_LENGTH, le=MAX_SEQUENCE_LENGTH, description=(
         "Time steps T of a sequence task (read by the sequence tasks only)."))
+    # Issue #15 (your own data); left out of dumps while null (RemedyFieldsOff). path is read and dropped by
+    # lab.load_config, so the resolved config (and the run id) records the file's bytes (sha256), never where it was.
+    path: str | None = Field(None, description=(
+        "data.dataset csv: the CSV file, relative to the config file's folder (the CLI; the app takes an upload). "
+        "Numeric feature columns and a label column of 2-10 classes. Not written to config.yaml: the run folder keeps "
+        "the file as data.csv."))
+    sha256: str | None = Field(None, pattern=SHA256_PATTERN, description=(
+        "data.dataset csv: sha256 of the file's bytes, filled in when the file is read (a changed file is a new run); "
+        "given, the file must match it."))
+    # The checked file of a csv config (lab.science.csv_data.CsvTable), set by validation from its context: never
+    # dumped, so run ids depend on data.sha256 alone; copies of the config (model_copy, pickling) keep it.
+    _csv_table: CsvTable | None = PrivateAttr(None)
 
     def remedy_fields_off(self) -> list[str]:
-        """sequence_length at its default."""
-        return ["sequence_length"] if self.sequence_length == DEFAULT_SEQUENCE_LENGTH else []
+        """sequence_length at its default; path and sha256 while null."""
+        off = ["sequence_length"] if self.sequence_length == DEFAULT_SEQUENCE_LENGTH else []
+        return off + [name for name in ("path", "sha256") if getattr(self, name) is None]
+
+    @property
+    def csv_table(self) -> CsvTable | None:
+        """The checked CSV of data.dataset csv (None for the other data sets, or a csv config validated without its file)."""
+        return self._csv_table
 
 
 class ModelConfig(RemedyFieldsOff):
@@ -286,8 +319,9 @@ class ExperimentConfig(_Section):
         return self.data.num_samples - round(self.data.num_samples * self.data.validation_split)
 
     @model_validator(mode="after")
-    def _cross_field_rules(self) -> ExperimentConfig:
+    def _cross_field_rules(self, info: ValidationInfo) -> ExperimentConfig:
         """Rules that tie fields together; each message names the field to change."""
+        self._csv_rules((info.context or {}).get(CSV_TABLE_CONTEXT))
         self._digits_rules()
         self._sequence_rules()
         self._recurrent_rules()
@@ -337,6 +371,37 @@ class ExperimentConfig(_Section):
         if self.probe.jacobian_samples > self.probe.num_samples:
             raise ValueError(f"probe.jacobian_samples: at most probe.num_samples, {self.probe.num_samples} "
                              f"(got {self.probe.jacobian_samples})")
+
+    def _csv_rules(self, table: CsvTable | None) -> None:
+        """data.dataset csv: the file's rows, feature columns and classes are the data's (left out, they resolve to them;
+        written out resolved, as digits' are), no noise; data.path and data.sha256 are for csv only."""
+        data = self.data
+        if data.dataset != CSV_DATASET:
+            for name in ("path", "sha256"):
+                if getattr(data, name) is not None:
+                    raise ValueError(f"data.{name}: only with data.dataset: csv (your own file); leave it out for "
+                                     f"{data.dataset} (got {getattr(data, name)!r})")
+            return
+        if table is None:
+            if data.path is not None:
+                raise ValueError("data.path: a csv is read by lab.load_config only (python -m lab run, the app); "
+                                 "sweeps and ExperimentConfig(...) alone do not read files")
+            if data.sha256 is None:
+                raise ValueError("data.sha256: a csv config names its file's bytes: load it with lab.load_config and "
+                                 "data.path (or an upload in the app)")
+            return  # a resolved dump validated again: its sizes were written out resolved
+        explicit = data.model_fields_set
+        for name, size, what in (("num_samples", table.num_samples, "rows"), ("num_features", table.num_features,
+                                 "feature columns"), ("num_classes", table.num_classes, "classes in its label column")):
+            if name in explicit and getattr(data, name) != size:
+                raise ValueError(f"data.{name}: the csv has {size} {what} (got {getattr(data, name)}); "
+                                 f"leave it out or set {size}")
+        if "noise" in explicit and data.noise != DataConfig.model_fields["noise"].default:
+            raise ValueError(f"data.noise: a csv is your data as it is and takes no noise (got {data.noise}); leave it out")
+        resolved = data.model_copy(update={"num_samples": table.num_samples, "num_features": table.num_features,
+                                           "num_classes": table.num_classes, "path": None, "sha256": table.sha256})
+        resolved._csv_table = table
+        object.__setattr__(self, "data", resolved)
 
     def _digits_rules(self) -> None:
         """digits has 64 features, 10 classes and no noise; left out, num_features and num_classes resolve to them."""

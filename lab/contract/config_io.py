@@ -12,7 +12,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from lab.contract.config import EVERY_FIELD, ExperimentConfig
+from lab.contract.config import CSV_TABLE_CONTEXT, EVERY_FIELD, ExperimentConfig
+from lab.contract.csv_source import resolve_table
+from lab.science.csv_data import CSV_DATASET, CsvDataError, CsvTable
 
 MAX_CONFIG_BYTES = 1_000_000  # a config is a few hundred bytes; anything huge is a mistake or an attack
 MAX_NESTING = 20  # a sweep is four levels deep; deeper YAML is a mistake or an attack
@@ -224,7 +226,11 @@ def apply_overrides(raw: dict, overrides: Mapping[str, Any] | None) -> dict:
 def apply_quick(raw: dict) -> dict:
     """Shrink a raw config to the QUICK_CAPS (taking defaults into account), before validation."""
     defaults = ExperimentConfig().model_dump(context={EVERY_FIELD: True})  # fields left out at their defaults too
+    data = raw.get("data")
+    csv = isinstance(data, dict) and data.get("dataset") == CSV_DATASET
     for dotted, cap in QUICK_CAPS.items():
+        if csv and dotted == "data.num_samples":  # a csv's rows are the file's: --quick shortens training, not the data
+            continue
         section, field = dotted.split(".")
         current = raw.get(section, {}).get(field, defaults[section][field]) if isinstance(raw.get(section, {}), dict) else None
         if isinstance(current, int) and not isinstance(current, bool) and current > cap:
@@ -232,13 +238,16 @@ def apply_quick(raw: dict) -> dict:
     return raw
 
 
-def validate(raw: Mapping, model: type[BaseModel] = ExperimentConfig) -> Any:
-    """Validate a raw dict into a frozen config, turning pydantic's errors into one readable line each."""
+def validate(raw: Mapping, model: type[BaseModel] = ExperimentConfig, csv_table: CsvTable | None = None) -> Any:
+    """Validate a raw dict into a frozen config, turning pydantic's errors into one readable line each.
+
+    csv_table: the checked file of a data.dataset csv config (lab.contract.csv_source), which sizes its data section.
+    """
     if model is ExperimentConfig and isinstance(raw, Mapping) and "grid" in raw:
         raise ConfigError("grid: a top-level grid makes this a sweep file, not an experiment; "
                           "run it with python -m lab sweep (or open it on the app's Sweeps page)")
     try:
-        return model.model_validate(raw)
+        return model.model_validate(raw, context={CSV_TABLE_CONTEXT: csv_table})
     except ValidationError as error:
         raise ConfigError("; ".join(format_error(item, model) for item in error.errors())) from None
 
@@ -300,12 +309,27 @@ def _allowed_keys(model: type[BaseModel], path: list[str]) -> list[str]:
     return list(model.model_fields)
 
 
-def load_config(source: Any = None, overrides: Mapping[str, Any] | None = None, quick: bool = False) -> ExperimentConfig:
-    """A validated experiment config from a path, YAML text, a dict or a config, plus dotted overrides."""
+def load_config(source: Any = None, overrides: Mapping[str, Any] | None = None, quick: bool = False,
+                csv_table: CsvTable | None = None) -> ExperimentConfig:
+    """A validated experiment config from a path, YAML text, a dict or a config, plus dotted overrides.
+
+    data.dataset csv: the file is data.path (relative to a config file's folder, else to the working folder), or
+    csv_table (an upload, checked by lab.contract.csv_source.read_upload), or the data.csv beside a run folder's
+    config.yaml; a config given as an ExperimentConfig keeps its own file.
+    """
+    if csv_table is None and isinstance(source, ExperimentConfig):
+        csv_table = source.data.csv_table
     raw = apply_overrides(source_to_mapping({} if source is None else source), overrides)
     if quick:
         raw = apply_quick(raw)
-    return validate(raw)
+    is_file = isinstance(source, Path) or (isinstance(source, str) and _looks_like_path(source))
+    try:
+        table = resolve_table(raw, Path(source).parent if is_file else None, csv_table)
+    except CsvDataError as error:
+        raise ConfigError(str(error)) from None
+    if table is not None:  # read and dropped: the resolved config records the bytes' sha256, not where they were
+        raw["data"] = {key: value for key, value in raw["data"].items() if key != "path"}
+    return validate(raw, csv_table=table)
 
 
 def config_to_yaml(config: BaseModel) -> str:

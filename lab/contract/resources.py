@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from lab.contract.config import ExperimentConfig
 from lab.contract.config_io import ConfigError
+from lab.science.csv_data import CSV_DATASET
 from lab.science.recurrent_initializers import GATES
 
 BYTES_PER_MB = 1024 * 1024
@@ -65,6 +66,12 @@ RNN_KEPT_VALUES = {"simple": 2, "lstm": 12, "gru": 12}
 # keeps about 10 - counting 2 x its training share (4) under-estimated it 0.36-0.75x; 16 errs high by 1.2-1.4x.
 RNN_PROBE_VALUES = {"simple": 16, "lstm": 24, "gru": 24}
 TIMESTEP_ROW_BYTES = 7 * 8 * 2  # seven columns, and their concatenation
+# A user's csv (data.dataset csv, issue #15): the file's bytes stay with the config (the run folder's data.csv), and
+# parsing them peaked at 2.5-3.3x the file's size beyond it (tracemalloc over lab.science.csv_data.parse_csv and
+# csv_dataset, 20-40 MB files of 10 to 1000 columns): 4x the file in all. A config validated without its file is
+# sized at CSV_BYTES_PER_VALUE per cell (a number written out in full, as repr(float) does, and its comma).
+CSV_MEMORY_FACTOR = 4
+CSV_BYTES_PER_VALUE = 20
 
 
 @dataclass(frozen=True)
@@ -165,12 +172,22 @@ def estimate(config: ExperimentConfig) -> Estimate:
         max(validation, BOUNDARY_POINTS) * model.width * FLOAT * 3,
     )
     frame_bytes = records * (model.depth + 1) * (HISTOGRAM_BINS * 7 + 14) * 8 * 2  # the frames, and their concatenation
-    estimated_bytes = weights_bytes + data_bytes + tensor_bytes + frame_bytes
+    estimated_bytes = weights_bytes + data_bytes + tensor_bytes + frame_bytes + csv_bytes(config)
     memory_mb = RUN_BASE_MB + LAYER_MB * model.depth * block_memory + estimated_bytes / BYTES_PER_MB
     if config.probe.propagation:
         jacobian_mb, jacobian_seconds = propagation_cost(config)
         memory_mb, seconds = memory_mb + jacobian_mb, seconds + jacobian_seconds
     return Estimate(memory_mb=memory_mb, seconds=seconds)
+
+
+def csv_bytes(config: ExperimentConfig) -> int:
+    """Memory a csv's file takes beyond the data arrays: its bytes, kept, and parsing them (0 for the other data sets)."""
+    data = config.data
+    if data.dataset != CSV_DATASET:
+        return 0
+    table = data.csv_table
+    file_bytes = len(table.content) if table is not None else data.num_samples * (data.num_features + 1) * CSV_BYTES_PER_VALUE
+    return CSV_MEMORY_FACTOR * file_bytes
 
 
 def recurrent_estimate(config: ExperimentConfig) -> Estimate:
@@ -276,6 +293,9 @@ def check_resources(config: ExperimentConfig, limits: Limits) -> Estimate:
         drivers = (f"model.depth={model.depth}, model.width={model.width}, data.num_samples={data.num_samples}, "
                    f"training.epochs={training.epochs}, training.batch_size={training.batch_size}, "
                    f"training.record_every={training.record_every}, probe.num_samples={config.probe.num_samples}")
+        if data.dataset == CSV_DATASET:  # the file's rows and columns are the data: a smaller file, or fewer columns
+            file = data.csv_table.name if data.csv_table is not None else f"sha256 {data.sha256[:12]}..."
+            drivers += f", or the csv's size ({file}: {data.num_samples} rows of {data.num_features} features)"
         if model.kind == "rnn":  # the length of the sequences and the cell's gates multiply every cost
             drivers += f", data.sequence_length={data.sequence_length}, model.cell={model.cell}"
         raise ConfigError(f"{'; '.join(problems)}: lower some of {drivers}")

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 
 # 4: run folders of lab.keras.GradientFlow (summary.json source keras_callback, no config.yaml) and data.csv for
-# data.dataset csv (issue #15); 3: timesteps.csv (issue #14), written only for model.kind rnn; 2: propagation.csv and spectrum.csv (issue #13),
-# written only with probe.propagation; 1: the four frames.
+# data.dataset csv (issue #15); 3: timesteps.csv (issue #14), written only for model.kind rnn; 2: propagation.csv and
+# spectrum.csv (issue #13), written only with probe.propagation; 1: the four frames.
 FORMAT_VERSION = 4
 # The lab's version, recorded in every summary.json (lab.__version__ is this).
 LAB_VERSION = "0.1.0"
@@ -110,6 +110,11 @@ class RunResult:
     def depth(self) -> int:
         """Hidden layers (rows 1..depth; depth + 1 is the output row), from the config or a callback run's summary."""
         return self.config.model.depth if self.config is not None else int(self.summary["model"]["depth"])
+
+    @property
+    def recurrent(self) -> bool:
+        """Rows 1..depth are recurrent layers with a time profile (timesteps): model.kind rnn, or a callback run's."""
+        return self.config.model.kind == "rnn" if self.config is not None else not self.timesteps.empty
 
     @property
     def status(self) -> str:

@@ -10,6 +10,8 @@ import math
 import numpy as np
 
 from lab.contract.config import ExperimentConfig
+from lab.contract.config_io import ConfigError
+from lab.science.csv_data import CSV_DATASET, csv_dataset
 from lab.science.data import Dataset, make_dataset
 
 # Seeds are explicit and derived per purpose, never process-global: the app trains for several
@@ -23,10 +25,16 @@ def prepare_data(config: ExperimentConfig) -> tuple[Dataset, np.ndarray]:
     For a sequence task the inputs are (samples, data.sequence_length, channels), so probe.npy is 3-D too.
     """
     data = config.data
-    dataset = make_dataset(
-        data.dataset, data.num_samples, data.noise, data.num_features, data.num_classes, data.validation_split, config.seed,
-        sequence_length=data.sequence_length,
-    )
+    if data.dataset == CSV_DATASET:
+        if data.csv_table is None:
+            raise ConfigError(f"data.sha256: the csv with sha256 {data.sha256[:12]}... is not loaded; load the config with "
+                              "lab.load_config from its file (data.path) or its run folder (data.csv beside config.yaml)")
+        dataset = csv_dataset(data.csv_table, data.validation_split, config.seed)
+    else:
+        dataset = make_dataset(
+            data.dataset, data.num_samples, data.noise, data.num_features, data.num_classes, data.validation_split,
+            config.seed, sequence_length=data.sequence_length,
+        )
     rng = np.random.default_rng([config.seed, PROBE_STREAM])
     probe_index = np.sort(rng.choice(len(dataset.x_train), size=config.probe.num_samples, replace=False))
     return dataset, probe_index

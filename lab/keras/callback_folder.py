@@ -67,7 +67,11 @@ def layer_names(config) -> list[str]:
 
 
 def summary_of(model, rows, run_id: str, history, every, steps: int, epochs: int, wall_time: float, probe_size: int) -> dict:
-    """summary.json of a callback run: the lab's keys, and the model, optimizer and loss in place of a config."""
+    """summary.json of a callback run: the lab's keys, and the model, optimizer and loss in place of a config.
+
+    rows: (recurrent rows, Dense rows) as lab.keras.model_rows.read_rows gives them.
+    """
+    recurrent, dense = rows
     finite = history["loss"].map(np.isfinite).all() if len(history) else True
     return {
         "format_version": FORMAT_VERSION,
@@ -77,9 +81,9 @@ def summary_of(model, rows, run_id: str, history, every, steps: int, epochs: int
         "name": model.name,
         "model": {
             "name": model.name,
-            "depth": len(rows) - 1,  # hidden Dense rows; the last row is the output
+            "depth": len(recurrent) + len(dense) - 1,  # hidden rows (recurrent, then Dense); the last row is the output
             "layers": [{"name": layer.name, "class": layer_kind(layer)} for layer in model.layers],
-            "rows": describe(rows),
+            "rows": describe(recurrent, dense),
         },
         "optimizer": json_safe(model.optimizer.get_config()),
         "loss": json_safe(model.loss if isinstance(model.loss, str) else getattr(model.loss, "name", str(model.loss))),
@@ -97,14 +101,17 @@ def summary_of(model, rows, run_id: str, history, every, steps: int, epochs: int
 
 
 def write_folder(folder: Path, model, rows, run_id: str, frames: tuple, inputs: np.ndarray, every, steps: int, epochs: int,
-                 wall_time: float) -> Path:
+                 wall_time: float, recurrence: list | None = None) -> Path:
     """Write the frames, probe.npy and (last, atomically) summary.json into folder; a complete folder is refused."""
     check_folder(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    layers, history, histograms = frames
-    for name, table in (("layers", layers), ("history", history), ("histograms", histograms), ("boundary", frame("boundary"))):
+    layers, history, histograms, timesteps = frames
+    tables = [("layers", layers), ("history", history), ("histograms", histograms), ("boundary", frame("boundary"))]
+    for name, table in tables + ([("timesteps", timesteps)] if timesteps is not None else []):
         write_atomic(folder / f"{name}.csv", table.to_csv(index=False).encode("utf-8"), durable=False)
     write_atomic(folder / "probe.npy", npy_bytes(inputs), durable=False)
     summary = summary_of(model, rows, run_id, history, every, steps, epochs, wall_time, len(inputs))
+    if recurrence is not None:  # recurrent models only, as for the lab's rnn runs
+        summary["recurrence"] = recurrence
     write_atomic(folder / SUMMARY_FILE, json.dumps(summary, indent=2, allow_nan=False).encode("utf-8"))
     return folder

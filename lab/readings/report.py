@@ -102,7 +102,9 @@ def header_line(result: RunResult) -> str:
     """The summary's first line: the run id and what was trained (a config's fields, or a callback run's model)."""
     summary, config = result.summary, result.config
     if config is None:  # lab.keras.GradientFlow in a user's model.fit: the summary describes the model
-        rows = " > ".join(f"Dense {row['units']} {row['activation']}" for row in summary["model"]["rows"])
+        kinds = {"simple": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+        rows = " > ".join(f"{kinds.get(row.get('cell'), 'Dense')} {row['units']} {row['activation']}"
+                          for row in summary["model"]["rows"])
         optimizer = summary.get("optimizer", {})
         rate = optimizer.get("learning_rate", "?")  # a number, or a schedule's text
         rate = f"{rate:.4g}" if isinstance(rate, (int, float)) else rate
@@ -117,12 +119,13 @@ def header_line(result: RunResult) -> str:
                    + (f" (spectral radius {model.spectral_radius:g})" if model.spectral_radius is not None else ""))
     return (f"run {summary['run_id']}  {config.name}: {config.data.dataset}, {network}, "
             f"{model.activation} -> {model.output_activation}, {model.kernel_initializer}, "
-            f"{config.training.optimizer} lr {config.training.learning_rate}, {config.training.epochs} epochs, seed {config.seed}")
+            f"{config.training.optimizer} lr {config.training.learning_rate}, {config.training.epochs} epochs, "
+            f"seed {config.seed}")
 
 
 def summary_text(result: RunResult, folder=None) -> str:
     """The one-screen summary printed by `run` and `show`."""
-    summary, config = result.summary, result.config
+    summary = result.summary
     final = summary.get("final", {})
     lines = [header_line(result), f"status: {summary['status']} - {summary.get('message', '')}"]
     if final.get("loss") is not None:
@@ -132,7 +135,7 @@ def summary_text(result: RunResult, folder=None) -> str:
             )
         )
     lines += ["", layer_table(result.layers), "", *verdict(result.layers, result.depth)]
-    if config is not None and config.model.kind == "rnn":
+    if result.recurrent:
         # One home for the time readings: lab.readings.time_reading (the app's sentences and charts read it too).
         lines += ["", *time_reading.ratio_lines(result.timesteps), *time_reading.slope_lines(result.timesteps, summary)]
     if folder is not None:

@@ -6,10 +6,12 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from lab.contract.csv_source import CSV_FILE
 from lab.runs.store import FRAME_FILES, OPTIONAL_FRAME_FILES, SUMMARY_FILE, RunFolderError, load
 
 # Only these names are ever extracted, flat into a fresh folder: no path in an archive can escape it.
-RUN_FILES = ("config.yaml", SUMMARY_FILE, "probe.npy", *FRAME_FILES.values(), *OPTIONAL_FRAME_FILES.values())
+RUN_FILES = ("config.yaml", SUMMARY_FILE, "probe.npy", *FRAME_FILES.values(), *OPTIONAL_FRAME_FILES.values(),
+             CSV_FILE)  # a csv run's data (issue #15), so the opened folder's config loads
 MAX_ARCHIVE_BYTES = 200 * 1024 * 1024  # uncompressed total; a run folder of the app is a few MB
 
 

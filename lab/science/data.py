@@ -216,6 +216,15 @@ def make_dataset(dataset, num_samples, noise, num_features, num_classes, validat
     if dataset in SEQUENCE_TASKS:
         return _sequence_dataset(dataset, points_rng, num_samples, sequence_length, float(noise), validation_split)
     inputs, labels = _generate(dataset, points_rng, extra_rng, num_samples, float(noise), num_features, num_classes)
+    return split_and_standardise(inputs, labels, num_classes, validation_split, shuffle_rng)
+
+
+def split_and_standardise(inputs, labels, num_classes, validation_split, shuffle_rng):
+    """Return the Dataset of vector inputs: shuffled by shuffle_rng, split, standardised by the training split's statistics.
+
+    Shared by the built-in vector sets and a user's csv (lab.science.csv_data), so both are prepared the same way.
+    """
+    num_samples = len(labels)
     # Generators emit samples grouped or in their own order; shuffle inputs and labels together.
     order = shuffle_rng.permutation(num_samples)
     inputs, labels = inputs[order].astype(np.float64), labels[order]

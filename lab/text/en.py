@@ -108,6 +108,10 @@ TEXT = {
     "downloads": "Downloads",
     "download_config": "config.yaml",
     "download_folder": "Run folder (.zip)",
+    # Keras script export (issue #15: app/results_view.py downloads, lab/exports/keras_script.py)
+    "download_keras_script": "Keras script (.py)",
+    "download_keras_script_help": "This run as one standalone Python file (keras, numpy, scikit-learn; no lab): the same data and initial weights, the per-layer gradient at step 0 (equal to layers.csv), then model.fit. Only the step-0 numbers match the lab's: training uses Keras' own loop. See docs/export.md.",
+    "keras_script_refused": "No Keras script for this run: {reason}",
     # Verdict sentences ({moment} and {measure} are themselves keys below)
     "verdict_ratio": "{moment}, the first layer's {measure} is {ratio} of the last hidden layer's.",
     "verdict_zero": "{moment}, the first layer's {measure} is exactly 0 (float32 underflow, a dead layer or a zero-gradient activation).",
@@ -126,6 +130,7 @@ TEXT = {
     "compare_opened": "Opened {name}.",
     "compare_differences": "Config differences",
     "compare_same": "The configs are identical.",
+    "compare_callback_runs": "Runs recorded by lab.keras.GradientFlow in a model.fit have no lab config; their models, as recorded (the table below compares the lab runs):",
     "compare_which": "Profile at",
     "which_start": "initialisation",
     "which_end": "end of training",
@@ -306,6 +311,15 @@ TEXT = {
     "rnn_form_spectral_radius_empty": "empty: U as drawn",
     "rnn_form_help_spectral_radius": "Simple cell only. Empty: U as drawn. A number ρ: U rescaled at initialisation so its largest |eigenvalue| is ρ. Theory's per-step factor of the gradient through time is ρ·√(mean φ′²): below 1 it vanishes, above 1 it can grow.",
     "rnn_form_help_kernel_initializer": "The input kernels W of the recurrent layers and the output layer's kernel; the recurrent kernel U has its own initializer below. rai (an MLP's) is not offered.",
+    # Experiment form: your own data, data.dataset csv (issue #15, app/experiment_form.py, app/url_state.py)
+    "csv_upload": "Your CSV file",
+    "csv_help_upload": "Numeric feature columns and a label column of 2 to 10 classes (numbers or text, mapped in sorted order to 0..k−1); in the app at most 5000 rows and 100 features. The file's bytes are the data: their sha256 names the run (docs/own-data.md).",
+    "csv_loaded": "{name}: {rows} rows, {features} features, {classes} classes ({labels}).",
+    "csv_needed": "Upload a CSV file above to train on it.",
+    "csv_fixed": "csv: the file fixes the samples, features and classes; no noise.",
+    "csv_error": "This CSV cannot be used: {message}",
+    "csv_link": "this link is for a run on your own CSV data (sha256 {sha}…), and a link cannot carry the file. The form is set to csv with the link's settings: upload the same file to run it.",
+    "csv_link_waiting": "The form's run used a CSV with sha256 {sha}…: upload that file to reproduce it (another file is another run).",
     # Experiment page and Compare: the gradient through time (issue #14, W1: app/time_view.py, app/results_view.py,
     # app/comparison_view.py, lab/readings/time_reading.py)
     "time_heading": "Gradient through time",

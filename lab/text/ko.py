@@ -106,6 +106,10 @@ TEXT = {
     "downloads": "내려받기",
     "download_config": "config.yaml",
     "download_folder": "실행 폴더 (.zip)",
+    # Keras script export (issue #15: app/results_view.py downloads, lab/exports/keras_script.py)
+    "download_keras_script": "Keras 스크립트 (.py)",
+    "download_keras_script_help": "이 실행을 독립된 파이썬 파일 하나로 내려받습니다 (keras, numpy, scikit-learn; lab 없이): 같은 데이터와 초기 가중치, 0단계의 층별 기울기(layers.csv와 같음), 그다음 model.fit. 랩과 일치하는 것은 0단계 수치뿐입니다: 학습은 Keras 자체 루프를 씁니다. docs/export.md 참고.",
+    "keras_script_refused": "이 실행은 Keras 스크립트로 내보낼 수 없습니다: {reason}",
     # Verdict sentences ({moment} and {measure} are themselves keys below)
     "verdict_ratio": "{moment}, 첫 번째 층의 {measure}은(는) 마지막 은닉층의 {ratio}배입니다.",
     "verdict_zero": "{moment}, 첫 번째 층의 {measure}은(는) 정확히 0입니다 (float32 언더플로, 죽은 층 또는 기울기가 0인 활성화 함수).",
@@ -124,6 +128,7 @@ TEXT = {
     "compare_opened": "{name}을(를) 열었습니다.",
     "compare_differences": "설정 차이",
     "compare_same": "설정이 같습니다.",
+    "compare_callback_runs": "lab.keras.GradientFlow로 model.fit 중에 기록한 실행에는 랩 설정이 없습니다. 기록된 모델은 다음과 같습니다 (아래 표는 랩 실행끼리 비교합니다):",
     "compare_which": "프로필 시점",
     "which_start": "초기화 직후",
     "which_end": "학습 종료",
@@ -322,6 +327,15 @@ TEXT = {
     "rnn_form_spectral_radius_empty": "비움: 뽑은 그대로의 U",
     "rnn_form_help_spectral_radius": "simple 셀만. 비우면 뽑은 그대로의 U. 숫자 ρ를 넣으면 초기화 때 가장 큰 |고윳값|이 ρ가 되도록 U의 크기를 조정합니다. 시간을 따라 흐르는 기울기의 단계당 이론 배율은 ρ·√(φ′²의 평균)입니다: 1보다 작으면 사라지고, 1보다 크면 커질 수 있습니다.",
     "rnn_form_help_kernel_initializer": "순환층의 입력 커널 W와 출력층의 커널입니다. 순환 커널 U는 아래의 별도 초기화를 씁니다. rai(MLP 전용)는 제공하지 않습니다.",
+    # Experiment form: your own data, data.dataset csv (issue #15, app/experiment_form.py, app/url_state.py)
+    "csv_upload": "내 CSV 파일",
+    "csv_help_upload": "숫자로 된 특성 열들과 클래스가 2~10개인 label 열(숫자나 텍스트, 정렬 순서대로 0..k−1에 대응)이 있어야 합니다. 앱에서는 최대 5000행, 특성 100개입니다. 파일의 바이트가 곧 데이터이며, 그 sha256이 실행의 이름이 됩니다(docs/own-data.md).",
+    "csv_loaded": "{name}: {rows}행, 특성 {features}개, 클래스 {classes}개 ({labels}).",
+    "csv_needed": "학습하려면 위에서 CSV 파일을 올리세요.",
+    "csv_fixed": "csv: 샘플 수, 특성 수, 클래스 수는 파일이 정합니다. 잡음은 없습니다.",
+    "csv_error": "이 CSV는 사용할 수 없습니다: {message}",
+    "csv_link": "이 링크는 내 CSV 데이터로 한 실행(sha256 {sha}…)을 가리키지만, 링크에는 파일을 담을 수 없습니다. 폼을 링크의 설정과 csv로 맞춰 두었으니 같은 파일을 올려 실행하세요.",
+    "csv_link_waiting": "폼의 실행은 sha256이 {sha}…인 CSV를 썼습니다. 그 파일을 올리면 같은 실행을 재현합니다(다른 파일은 다른 실행입니다).",
 }
 
 # Chart texts: per chart, the `labels` its builder in lab.charts takes (the same keys as en.CHARTS).
