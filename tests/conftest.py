@@ -1,8 +1,16 @@
 """Shared fixtures: tiny configs that run in well under a second once TensorFlow is loaded, and headless Chromium
 for the browser tests. The helpers behind them are in tests/support/."""
+import os
 from pathlib import Path
 
 import pytest
+
+# The test process is one of the lab's, so its TensorFlow gets the lab's thread pools whatever imports TensorFlow
+# first: lab.keras (imported by the callback tests) gives a user's process TensorFlow's own pools back, but only those
+# the lab itself set (lab.training.runtime.release_thread_defaults). LAB_TF_THREADS, default 1, as thread_count reads it.
+for _name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+    os.environ.setdefault(_name, os.environ.get("LAB_TF_THREADS", "1"))
+import lab  # noqa: E402,F401 - the rest of the lab's environment (oneDNN off) before any test module imports keras
 
 # Before any test module imports tests.support: the helpers' asserts explain themselves as the tests' own do.
 pytest.register_assert_rewrite("tests.support")

@@ -175,14 +175,15 @@ def test_run_id_is_the_hash_of_model_optimizer_and_probe(tmp_path):
     assert ids[0] == ids[1] and len(set(ids)) == 3 and all(len(run_id) == 12 for run_id in ids)
 
 
-@pytest.mark.parametrize("layers, named", [
-    ([keras.layers.Reshape((4, 4, 1)), keras.layers.Conv2D(2, 3), keras.layers.Flatten(), keras.layers.Dense(2)], "Reshape"),
-    ([keras.layers.Dense(4), keras.layers.Dense(2, activation="relu"), keras.layers.Activation("tanh")], "activation"),
-    ([keras.layers.Dense(4), keras.layers.GaussianNoise(0.1), keras.layers.Dense(2)], "GaussianNoise"),
-    ([keras.layers.Flatten(), keras.layers.Dense(2)], "Flatten"),
+@pytest.mark.parametrize("layers, named", [  # factories: a Keras layer made at collection would start TensorFlow early
+    (lambda: [keras.layers.Reshape((4, 4, 1)), keras.layers.Conv2D(2, 3), keras.layers.Flatten(), keras.layers.Dense(2)],
+     "Reshape"),
+    (lambda: [keras.layers.Dense(4), keras.layers.Dense(2, activation="relu"), keras.layers.Activation("tanh")], "activation"),
+    (lambda: [keras.layers.Dense(4), keras.layers.GaussianNoise(0.1), keras.layers.Dense(2)], "GaussianNoise"),
+    (lambda: [keras.layers.Flatten(), keras.layers.Dense(2)], "Flatten"),
 ])
 def test_unreadable_models_are_refused_naming_the_layer(tmp_path, layers, named):
-    model = keras.Sequential([keras.Input((16,)), *layers])
+    model = keras.Sequential([keras.Input((16,)), *layers()])
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     x, y = np.zeros((8, 16), np.float32), np.zeros(8, np.int32)
     with pytest.raises(UnsupportedModel, match=named) as error:
@@ -251,17 +252,17 @@ def test_a_recurrent_callback_run_writes_and_loads_timesteps(tmp_path):
     assert result.summary["model"]["rows"][0]["cell"] == "simple"
 
 
-@pytest.mark.parametrize("layers, named", [
-    ([keras.layers.SimpleRNN(4, go_backwards=True), keras.layers.Dense(2)], "go_backwards"),
-    ([keras.layers.GRU(4, reset_after=False), keras.layers.Dense(2)], "reset_after"),
-    ([keras.layers.SimpleRNN(4, return_sequences=True), keras.layers.LSTM(4), keras.layers.Dense(2)], "same cell"),
-    ([keras.layers.SimpleRNN(4, return_sequences=True), keras.layers.Dense(2)], "return_sequences=False"),
-    ([keras.layers.Masking(), keras.layers.SimpleRNN(4), keras.layers.Dense(2)], "Masking"),
-    ([keras.layers.LSTM(4, activation="relu"), keras.layers.Dense(2)], "activation tanh"),
-    ([keras.layers.Dense(4), keras.layers.SimpleRNN(4), keras.layers.Dense(2)], "follows a Dense"),
+@pytest.mark.parametrize("layers, named", [  # factories, as above
+    (lambda: [keras.layers.SimpleRNN(4, go_backwards=True), keras.layers.Dense(2)], "go_backwards"),
+    (lambda: [keras.layers.GRU(4, reset_after=False), keras.layers.Dense(2)], "reset_after"),
+    (lambda: [keras.layers.SimpleRNN(4, return_sequences=True), keras.layers.LSTM(4), keras.layers.Dense(2)], "same cell"),
+    (lambda: [keras.layers.SimpleRNN(4, return_sequences=True), keras.layers.Dense(2)], "return_sequences=False"),
+    (lambda: [keras.layers.Masking(), keras.layers.SimpleRNN(4), keras.layers.Dense(2)], "Masking"),
+    (lambda: [keras.layers.LSTM(4, activation="relu"), keras.layers.Dense(2)], "activation tanh"),
+    (lambda: [keras.layers.Dense(4), keras.layers.SimpleRNN(4), keras.layers.Dense(2)], "follows a Dense"),
 ])
 def test_recurrent_models_it_cannot_read_are_refused_naming_the_layer(tmp_path, layers, named):
-    model = keras.Sequential([keras.Input((5, 3)), *layers])
+    model = keras.Sequential([keras.Input((5, 3)), *layers()])
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     callback = GradientFlow((np.zeros((8, 5, 3), np.float32), np.zeros(8, np.int32)), tmp_path / "run")
     callback.set_model(model)
@@ -344,3 +345,18 @@ def test_a_simple_cells_theory_inputs_are_recorded_like_the_labs(tmp_path):
         radius = np.max(np.abs(np.linalg.eigvals(layer.cell.recurrent_kernel.numpy().astype(np.float64))))
         assert row["spectral_radius"] == pytest.approx(radius, rel=1e-12)
         assert 0 < row["slope_rms"] <= 1  # tanh' is at most 1
+
+
+def test_importing_lab_keras_gives_a_users_tensorflow_its_own_thread_pools():
+    import os
+    import subprocess
+    import sys
+
+    pools = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+    environment = {key: value for key, value in os.environ.items() if key not in pools}
+    code = ("import os, lab; capped = os.environ.get('TF_NUM_INTRAOP_THREADS'); import keras; "
+            "from lab.keras import GradientFlow; "
+            "print(capped, os.environ.get('TF_NUM_INTRAOP_THREADS'), os.environ.get('TF_NUM_INTEROP_THREADS'))")
+    done = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["1", "None", "None"]  # `import lab` caps at 1; lab.keras takes the cap back

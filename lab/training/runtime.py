@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import os
-import sys
 
 _STATE: dict = {}
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+_THREADS_SET_BY_LAB: set = set()  # what configure_environment set itself (release_thread_defaults may undo only these)
 
 
 def thread_count() -> int:
@@ -26,15 +27,26 @@ def configure_environment() -> None:
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    if "tensorflow" in sys.modules:
-        # A user's script that imported keras before lab.keras: TensorFlow still reads these at its first op, and a
-        # callback must not cap the user's own training at the lab's one thread (measured: a 1500² matmul 1.8x slower).
-        # The lab's own runs set their pools explicitly in import_tensorflow.
-        return
     # Thread pools sized by the environment too, so even code that imports TensorFlow directly
     # (a test, a notebook) after `import lab` gets the same pools: matmul results depend on them.
-    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(thread_count()))
-    os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(thread_count()))
+    for name in THREAD_VARIABLES:
+        if name not in os.environ:
+            os.environ[name] = str(thread_count())
+            _THREADS_SET_BY_LAB.add(name)
+
+
+def release_thread_defaults() -> None:
+    """Undo the thread caps configure_environment set, unless the lab's own runs have begun in this process.
+
+    For lab.keras: a user's model.fit must run on TensorFlow's own pools, not the lab's one thread (measured: a
+    1500² matmul 1.8x slower with the cap). TensorFlow reads these at its first op, so removing them before that
+    restores its defaults; a variable the user set, or one the lab's runs rely on, stays.
+    """
+    if "tf" in _STATE:
+        return
+    for name in list(_THREADS_SET_BY_LAB):
+        os.environ.pop(name, None)
+        _THREADS_SET_BY_LAB.discard(name)
 
 
 def import_tensorflow():
@@ -57,12 +69,22 @@ def import_tensorflow():
     return tf
 
 
+def _environment_threads(name: str) -> int:
+    """The thread count an environment variable gives TensorFlow, 0 when it is unset or not a whole number."""
+    value = os.environ.get(name, "")
+    return int(value) if value.isdigit() else 0
+
+
 def thread_settings() -> dict:
     """The thread settings in force, for summary.json."""
     tf = import_tensorflow()
+    # 0 from the getters means "not set through tf.config" (TensorFlow's runtime started before import_tensorflow could
+    # set it, e.g. by a Keras layer made earlier): the pools are then the environment's, if it names them.
     return {
-        "intra_op_parallelism_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-        "inter_op_parallelism_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        "intra_op_parallelism_threads": tf.config.threading.get_intra_op_parallelism_threads()
+        or _environment_threads("TF_NUM_INTRAOP_THREADS"),
+        "inter_op_parallelism_threads": tf.config.threading.get_inter_op_parallelism_threads()
+        or _environment_threads("TF_NUM_INTEROP_THREADS"),
         "op_determinism": True,
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
     }
