@@ -2,6 +2,7 @@
 import streamlit as st
 
 from app.shared import preload_tensorflow, t
+from app.tour_warmer import tour_warmer
 from lab.text.i18n import LANGUAGES
 
 st.set_page_config(page_title="Vanishing Gradient Lab", page_icon="📉", layout="wide")
@@ -26,3 +27,5 @@ st.navigation(pages).run()
 # Importing TensorFlow in the background holds the interpreter for seconds and delayed the first
 # paint by about 1 s, so it starts a moment after the first page has gone out (see preload_tensorflow).
 preload_tensorflow()
+# Then the tour's runs, one at a time below every visitor's Train (app.tour_warmer; LAB_WARM_TOUR=0 turns it off).
+tour_warmer()

@@ -193,10 +193,17 @@ def decode_upload(name: str, data: bytes) -> str:
         raise ConfigError(f"{name}: not a UTF-8 text file; a config is YAML text in UTF-8") from None
 
 
+@st.cache_resource(show_spinner=False)
+def preset_names() -> tuple[str, ...]:
+    """The experiment presets' names, read once per server (the shipped files do not change while it runs): parsing
+    every preset file to tell experiments from sweeps took 0.1 - 0.2 s of every rerun of the Experiment page."""
+    return tuple(experiment_presets())
+
+
 def sources_ui() -> None:
     """Preset menu and config upload."""
     with st.expander(t("presets"), expanded=False):
-        st.selectbox(t("presets"), list(experiment_presets()), key=KEY + "preset", label_visibility="collapsed")
+        st.selectbox(t("presets"), list(preset_names()), key=KEY + "preset", label_visibility="collapsed")
         st.button(t("load_preset"), on_click=load_preset, width="stretch")
         st.file_uploader(t("upload_config"), type=["yaml", "yml"], key=KEY + "upload", on_change=load_uploaded_config)
 

@@ -1,8 +1,9 @@
 """The Experiment page's "Signal propagation" section (issue #13): where the run sits on the phase diagram, and its
 q, c and Jacobian spectra when the run recorded them (probe.propagation).
 
-Built only while its toggle is on (an expander's body would run on every rerun): the phase diagram's mean-field grid
-takes seconds the first time per activation. Specs are cached in the server's chart budget (app.caches.cached_spec).
+Built only while a visitor has chosen this view (app.results_view's view control; an expander's body would run on every
+rerun): the phase diagram's mean-field grid takes seconds the first time per activation. Specs are cached in the
+server's chart budget (app.caches.cached_spec).
 """
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ from lab.charts import propagation_charts
 from lab.contract.result import RunResult
 from lab.readings import phase
 from lab.text.i18n import chart_labels, fact_sentences
-
-TOGGLE_KEY = "view_propagation"
 
 
 def draw(container, spec) -> None:
@@ -51,17 +50,21 @@ def measured_charts(result: RunResult, lang: str) -> None:
     draw(left, cached_spec(("jacobian", *key), lambda: propagation_charts.jacobian_chart(
         result.spectrum, labels=chart_labels("jacobian", lang))))
     with right:
-        layers = sorted(int(layer) for layer in result.spectrum["layer"].unique()) or [1]
-        layer = st.selectbox(t("propagation_layer"), layers, index=len(layers) - 1, key=f"propagation_layer_{result.run_id}")
-        draw(st, cached_spec(("spectrum", *key, layer), lambda: propagation_charts.spectrum_histogram_chart(
-            result.spectrum, layer, labels=chart_labels("spectrum", lang))))
+        layer_spectrum(result, lang)
+
+
+@st.fragment
+def layer_spectrum(result: RunResult, lang: str) -> None:
+    """The layer select and that layer's singular values: choosing a layer redraws this chart only."""
+    layers = sorted(int(layer) for layer in result.spectrum["layer"].unique()) or [1]
+    layer = st.selectbox(t("propagation_layer"), layers, index=len(layers) - 1, key=f"propagation_layer_{result.run_id}")
+    key = ("spectrum", result.run_id, result.status, lang, layer)
+    draw(st, cached_spec(key, lambda: propagation_charts.spectrum_histogram_chart(
+        result.spectrum, layer, labels=chart_labels("spectrum", lang))))
 
 
 def section(result: RunResult) -> None:
-    """The section's toggle; when on, the phase sentences and diagram, and the measured charts (or how to get them)."""
-    st.markdown(f"**{t('propagation')}**")
-    if not st.toggle(t("propagation_show"), key=TOGGLE_KEY):
-        return
+    """The phase sentences and diagram, and the measured charts (or how to get them)."""
     lang = language()
     sentences = fact_sentences(phase.where_you_are(result.config), lang)
     st.markdown("\n".join(f"- {sentence}" for sentence in sentences))

@@ -1,6 +1,15 @@
-"""The results of one run: verdict, gradient profile, heatmap, dead units, curves, boundary, histogram, downloads."""
+"""The results of one run: the verdict, then one view of its charts at a time, and the downloads.
+
+A visitor looks at one view at a time, chosen with a segmented control (VIEW_KEY): the gradient through time
+(recurrent runs), the per-layer gradients, units and curves, the boundary and a layer's histogram, and signal
+propagation (MLP runs). Only the chosen view is built and sent: st.tabs or st.expander bodies run on every rerun,
+and the browser redrawing seven charts made a cached rerun take 1.6 s (docs/performance.md). The views run in a
+fragment, so choosing one reruns the views, not the page; a step slider or a layer select reruns the one chart it
+drives (a nested fragment), so the chart beside it is not sent again.
+"""
 from __future__ import annotations
 
+import functools
 import tempfile
 
 import streamlit as st
@@ -18,6 +27,20 @@ from lab.readings.theory_overlay import theory_profile
 from lab.runs import store
 from lab.runs.archive import folder_to_zip
 from lab.text.i18n import chart_labels
+
+
+def fragment(function):
+    """st.fragment in a script run; outside one (bench/memory.py calls show() in bare mode to measure the specs a
+    visitor's page caches) the plain function, since st.fragment skips its body there."""
+    in_script = st.fragment(function)
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        return (function if get_script_run_ctx(suppress_warning=True) is None else in_script)(*args, **kwargs)
+
+    return run
 
 
 def cached_chart(key: tuple, build) -> dict | None:
@@ -73,29 +96,46 @@ def header(result: RunResult) -> None:
         st.markdown(f"**{t('verdict')}**\n\n" + "\n".join(f"- {sentence}" for sentence in sentences))
 
 
-def profile_section(result: RunResult) -> int:
-    """Measure choice, step slider, the per-layer profile and the heatmap; returns the chosen step."""
-    layers = result.layers
-    steps = sorted(int(step) for step in layers["step"].unique())
-    measure = st.radio(t("measure"), MEASURES, horizontal=True, key="view_measure", format_func=lambda m: t(f"measure_{m}"))
-    step = (st.select_slider(t("step_slider"), steps, value=steps[-1], key=f"view_step_{result.run_id}")
+def recorded_steps(result: RunResult) -> list[int]:
+    """The training steps the run recorded, in order."""
+    return sorted(int(step) for step in result.layers["step"].unique())
+
+
+def step_choice(result: RunResult) -> int:
+    """The recorded step chosen with the step slider (the last by default; no slider for a single record)."""
+    steps = recorded_steps(result)
+    return (st.select_slider(t("step_slider"), steps, value=steps[-1], key=f"view_step_{result.run_id}")
             if len(steps) > 1 else steps[0])
-    shown = sorted({steps[0], step, steps[-1]})
-    lang = language()
+
+
+def profile_section(result: RunResult) -> None:
+    """Measure choice, then the per-layer profile with its step slider and the heatmap."""
+    measure = st.radio(t("measure"), MEASURES, horizontal=True, key="view_measure", format_func=lambda m: t(f"measure_{m}"))
     recurrent = result.config.model.kind == "rnn"
     left, right = st.columns(2)
+    with left:
+        profile_at_step(result, measure)
+    lang = language()
+    draw(right, cached_chart(("heatmap", result.run_id, result.status, measure, lang), lambda: charts.heatmap_chart(
+        result.layers, measure, labels=layer_labels("heatmap", lang, measure, recurrent))))
+    st.caption(t("zero_note") + (" " + t("time_layers_note") if recurrent else ""))
+
+
+@fragment
+def profile_at_step(result: RunResult, measure: str) -> None:
+    """The step slider and the profile at the first, chosen and last step: the slider redraws this chart only."""
+    layers, lang = result.layers, language()
+    recurrent = result.config.model.kind == "rnn"
+    steps = recorded_steps(result)
+    shown = sorted({steps[0], step_choice(result), steps[-1]})
+
     def profile():
         # The MLP's mean-field profile says nothing about a recurrent layer (its theory is the time view's).
         predicted = None if recurrent else theory_profile(layers, result.config, measure)
         return charts.gradient_profile_chart(layers, measure, steps=shown, labels=layer_labels("profile", lang, measure,
                                                                                              recurrent), theory=predicted)
 
-    key = (result.run_id, result.status, measure, lang)
-    draw(left, cached_chart(("profile", *key, tuple(shown)), profile))
-    draw(right, cached_chart(("heatmap", *key), lambda: charts.heatmap_chart(
-        layers, measure, labels=layer_labels("heatmap", lang, measure, recurrent))))
-    st.caption(t("zero_note") + (" " + t("time_layers_note") if recurrent else ""))
-    return step
+    draw(st, cached_chart(("profile", result.run_id, result.status, measure, lang, tuple(shown)), profile))
 
 
 def layer_labels(kind: str, lang: str, measure: str, recurrent: bool) -> dict:
@@ -119,7 +159,7 @@ def units_and_curves(result: RunResult) -> None:
     draw(st, cached_chart(("history", *key), lambda: charts.history_chart(result.history, labels=chart_labels("history", lang))))
 
 
-def boundary_and_histogram(result: RunResult, step: int) -> None:
+def boundary_and_histogram(result: RunResult) -> None:
     """Decision boundary (2-D data) and a layer's pre-activations over the activation's derivative."""
     lang = language()
     left, right = st.columns(2)
@@ -131,14 +171,23 @@ def boundary_and_histogram(result: RunResult, step: int) -> None:
         draw(left, cached_chart(("boundary", result.run_id, result.status, lang), boundary))
     if not result.histograms.empty:
         with right:
-            depth = result.config.model.depth
-            layer = st.selectbox(t("histogram_layer"), list(range(1, depth + 1)), key=f"view_layer_{result.run_id}")
-            chart_key = ("histogram", result.run_id, result.status, step, layer, lang)
-            chart = cached_chart(chart_key, lambda: charts.preactivation_histogram_chart(
-                result.histograms, step, layer, result.config.model.activation, result.config.model.leaky_alpha,
-                labels=chart_labels("histogram", lang),
-            ))
-            draw(st, chart)
+            histogram(result)
+    if result.boundary.empty and result.histograms.empty:
+        st.caption(t("view_inside_empty"))
+
+
+@fragment
+def histogram(result: RunResult) -> None:
+    """The step slider, the layer select and that layer's histogram: they redraw this chart only."""
+    lang = language()
+    step = step_choice(result)
+    depth = result.config.model.depth
+    layer = st.selectbox(t("histogram_layer"), list(range(1, depth + 1)), key=f"view_layer_{result.run_id}")
+    chart_key = ("histogram", result.run_id, result.status, step, layer, lang)
+    draw(st, cached_chart(chart_key, lambda: charts.preactivation_histogram_chart(
+        result.histograms, step, layer, result.config.model.activation, result.config.model.leaky_alpha,
+        labels=chart_labels("histogram", lang),
+    )))
 
 
 def training_points(result: RunResult):
@@ -191,15 +240,37 @@ def downloads(result: RunResult) -> None:
         st.caption(t("keras_script_refused", reason=refusal))
 
 
+# The views, by name: what builds each and its label's text key. The one chosen is the only one built.
+VIEW_KEY = "view_section"
+VIEWS = {"time": (time_view.section, "view_time"), "gradients": (profile_section, "view_gradients"),
+         "training": (units_and_curves, "view_training"), "inside": (boundary_and_histogram, "view_inside"),
+         "propagation": (propagation_view.section, "view_propagation")}
+
+
+def view_names(result: RunResult) -> list[str]:
+    """The views this run has, the first its default: recurrent runs start with the gradient through time and have no
+    phase diagram (mean field's is the MLP's; probe.propagation is refused for rnn)."""
+    if result.config.model.kind == "rnn" and not result.timesteps.empty:
+        return ["time", "gradients", "training", "inside"]
+    return ["gradients", "training", "inside", "propagation"]
+
+
+@fragment
+def views(result: RunResult) -> None:
+    """The view control and the chosen view: choosing another reruns this fragment, not the page."""
+    names = view_names(result)
+    if st.session_state.get(VIEW_KEY) not in names:  # a view another run had (or none yet): this run's first
+        st.session_state[VIEW_KEY] = names[0]
+    chosen = st.segmented_control(t("view_choose"), names, required=True, key=VIEW_KEY,
+                                  format_func=lambda name: t(VIEWS[name][1]))
+    build, _ = VIEWS[chosen or names[0]]
+    build(result)
+
+
 def show(label: str, result: RunResult) -> None:
-    """Every view of one run (label: its name among the session's runs)."""
+    """One run (label: its name among the session's runs): header, Fix it, the chosen view, downloads."""
     header(result)
     fix_it_view.before_after(label, result)
     fix_it_view.section(result)
-    time_view.section(result)  # recurrent runs only: the gradient through time comes first
-    step = profile_section(result)
-    units_and_curves(result)
-    boundary_and_histogram(result, step)
-    if result.config.model.kind != "rnn":  # mean field's phase diagram is the MLP's (probe.propagation is refused for rnn)
-        propagation_view.section(result)
+    views(result)
     downloads(result)

@@ -22,20 +22,31 @@ def draw(container, spec) -> None:
     container.vega_lite_chart(spec, width="stretch")
 
 
-def choices(result: RunResult) -> tuple[int, int]:
-    """(training step, recurrent layer) chosen with the step slider and, for stacked layers, the layer select."""
+def layer_choice(result: RunResult) -> int:
+    """The recurrent layer chosen with the layer select (the last by default; no select for one layer)."""
+    layers = sorted(int(layer) for layer in result.timesteps["layer"].unique())
+    return (st.selectbox(t("time_layer"), layers, index=len(layers) - 1, key=f"time_layer_{result.run_id}")
+            if len(layers) > 1 else layers[0])
+
+
+@st.fragment
+def profile_at_step(result: RunResult, layer: int, lang: str) -> None:
+    """The step slider and the profile at the first, chosen and last record: the slider redraws this chart only."""
     timesteps = result.timesteps
     steps = time_reading.recorded_steps(timesteps)
     step = (st.select_slider(t("time_step"), steps, value=steps[-1], key=f"time_step_{result.run_id}")
             if len(steps) > 1 else steps[0])
-    layers = sorted(int(layer) for layer in timesteps["layer"].unique())
-    layer = (st.selectbox(t("time_layer"), layers, index=len(layers) - 1, key=f"time_layer_{result.run_id}")
-             if len(layers) > 1 else layers[0])
-    return step, layer
+    shown = tuple(sorted({steps[0], step, steps[-1]}))
+
+    def profile():
+        theory = time_reading.theory_line(timesteps, result.summary, step, layer)
+        return time_charts.time_profile_chart(timesteps, layer, shown, theory=theory, labels=chart_labels("time_profile", lang))
+
+    draw(st, cached_spec(("time_profile", result.run_id, result.status, layer, lang, step, shown), profile))
 
 
 def section(result: RunResult) -> None:
-    """The section: sentences, the step and layer choice, the profile with theory, the heatmap and their notes."""
+    """The section: sentences, the layer choice, the profile with theory and its step, the heatmap and their notes."""
     timesteps = result.timesteps
     if result.config.model.kind != "rnn" or timesteps.empty:
         return
@@ -45,17 +56,10 @@ def section(result: RunResult) -> None:
     sentences = fact_sentences(time_reading.time_facts(timesteps, result.summary), lang)
     if sentences:
         st.markdown("\n".join(f"- {sentence}" for sentence in sentences))
-    step, layer = choices(result)
-    steps = time_reading.recorded_steps(timesteps)
-    shown = tuple(sorted({steps[0], step, steps[-1]}))
-    key = (result.run_id, result.status, layer, lang)
-
-    def profile():
-        theory = time_reading.theory_line(timesteps, result.summary, step, layer)
-        return time_charts.time_profile_chart(timesteps, layer, shown, theory=theory, labels=chart_labels("time_profile", lang))
-
+    layer = layer_choice(result)
     left, right = st.columns(2)
-    draw(left, cached_spec(("time_profile", *key, step, shown), profile))
-    draw(right, cached_spec(("time_heatmap", *key), lambda: time_charts.time_heatmap_chart(
+    with left:
+        profile_at_step(result, layer, lang)
+    draw(right, cached_spec(("time_heatmap", result.run_id, result.status, layer, lang), lambda: time_charts.time_heatmap_chart(
         timesteps, layer, labels=chart_labels("time_heatmap", lang))))
     st.caption(t("time_theory_note") if result.config.model.cell == "simple" else t("time_gated_note"))

@@ -28,12 +28,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
 
 from bench import results_dir
 from tests.support.streamlit_server import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, stop_streamlit
+
+# The servers measured here are cold ones: the tour warmer (app/tour_warmer.py) would train the tour in the background
+# and compete with every figure. Set LAB_WARM_TOUR=1 in the environment to measure a warming server instead.
+os.environ.setdefault("LAB_WARM_TOUR", "0")
 
 CHARTS_DRAWN = ("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas, "
                 "[data-testid=\"stVegaLiteChart\"] svg.marks').length >= {count}")

@@ -10,6 +10,10 @@ import pytest
 # the lab itself set (lab.training.runtime.release_thread_defaults). LAB_TF_THREADS, default 1, as thread_count reads it.
 for _name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
     os.environ.setdefault(_name, os.environ.get("LAB_TF_THREADS", "1"))
+# The app warms the tour's runs in a background thread (app/tour_warmer.py): in the test process (AppTest) and in each
+# test's `streamlit run` server (start_streamlit passes os.environ on) it would train the whole tour behind the tests.
+# Tests see a cold server; tests/test_tour_warming.py drives the warmer itself.
+os.environ.setdefault("LAB_WARM_TOUR", "0")
 import lab  # noqa: E402,F401 - the rest of the lab's environment (oneDNN off) before any test module imports keras
 
 # Before any test module imports tests.support: the helpers' asserts explain themselves as the tests' own do.

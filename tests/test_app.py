@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from lab import load_config, run
 from lab.science.activations import HIDDEN_ACTIVATIONS
 from lab.text.i18n import description
-from tests.support.app_test import APP, TIMEOUT, chart_rows, chart_specs, experiment_page, press_train, set_small
+from tests.support.app_test import APP, TIMEOUT, chart_rows, chart_specs, choose_view, experiment_page, press_train, set_small
 
 
 def test_gallery_renders_every_activation_and_softmax():
@@ -29,8 +29,6 @@ def test_train_shows_charts_from_the_runs_frames_and_binds_the_url():
     set_small(app)
     app = press_train(app)
     assert not app.exception, app.exception
-    specs = chart_specs(app)
-    assert len(specs) >= 5
     result = run(load_config({"data": {"num_samples": 256}, "model": {"depth": 3, "width": 8},
                               "training": {"epochs": 2}, "probe": {"num_samples": 64}}))
     expected = {round(value, 6) for value in result.layers["grad_norm"] if value > 0}
@@ -39,6 +37,14 @@ def test_train_shows_charts_from_the_runs_frames_and_binds_the_url():
     assert plotted and plotted <= expected  # the charts draw exactly the numbers the run measured
     assert any("first layer" in markdown.value for markdown in app.markdown)  # the verdict
     assert app.query_params["model.depth"] == "3" and app.query_params["training.epochs"] == "2"
+    # One view at a time: each draws its own charts only (the default experiment's data is 2-D: a boundary).
+    titles = {}
+    for view in ("gradients", "training", "inside"):
+        app = choose_view(app, view)
+        assert not app.exception, app.exception
+        titles[view] = [spec.get("title") or spec["layer"][0].get("title") for spec in chart_specs(app)]
+    assert len(titles["gradients"]) == 2 and len(titles["inside"]) == 2 and len(titles["training"]) >= 2, titles
+    assert not set(map(json.dumps, titles["gradients"])) & set(map(json.dumps, titles["training"] + titles["inside"]))
 
 
 def test_a_url_reproduces_an_experiment():
@@ -47,7 +53,7 @@ def test_a_url_reproduces_an_experiment():
     assert not app.exception, app.exception
     assert app.slider(key="w.model.depth").value == 4
     assert app.selectbox(key="w.model.activation").value == "relu"
-    assert len(chart_specs(app)) >= 5  # it ran (or came from the cache) without pressing Train
+    assert len(chart_specs(app)) >= 2  # it ran (or came from the cache) without pressing Train: the profile and heatmap
 
 
 def test_a_bad_url_gets_a_message_not_a_traceback():

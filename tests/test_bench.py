@@ -119,3 +119,12 @@ def test_keras_callback_quick_times_fit_with_and_without_gradient_flow(tmp_path)
     assert all(positive(value) for value in figures["seconds"].values())
     assert positive(figures["callback_over_plain"])
     assert figures["records_per_fit"] == figures["config"]["epochs"] + 1  # step 0 and every epoch (the last is the end)
+
+
+def test_tour_warming_quick_warms_the_runs_and_times_the_visitors_waits(tmp_path):
+    figures = run_quick("tour_warming", tmp_path)
+    assert figures["quick"] is True
+    runs = figures["alone"]["runs"]
+    assert len(runs) == 4 and figures["alone"]["stopped_reason"] is None
+    assert all(positive(item["seconds"]) and positive(item["mb"]) for item in runs)
+    assert figures["with_visitors"]["runs_warmed"] == 4

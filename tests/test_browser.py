@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.streamlit_server import (
     ARTIFACTS,
+    RESULT_VIEW_CHARTS,
     assert_no_exception,
     module_server,
     new_page,
@@ -56,7 +57,7 @@ def test_change_depth_and_activation_then_train(server, browser):
         page.keyboard.press("ArrowRight")
     page.get_by_role("button", name="Train").click()
     page.get_by_text("relu · depth 4 × 8").wait_for(timeout=120_000)
-    wait_for_charts(page, 5)
+    wait_for_charts(page, RESULT_VIEW_CHARTS)
     assert_no_exception(page)
     assert page.get_by_text("Verdict").count() >= 1
     page.screenshot(path=str(ARTIFACTS / "experiment.png"), full_page=True)
@@ -70,8 +71,8 @@ def test_two_sessions_training_at_once_each_see_their_own(server, browser):
     second.goto(server + SMALL_URL + "&model.activation=tanh&model.depth=6")
     first.get_by_text("sigmoid · depth 5 × 8").wait_for(timeout=120_000)
     second.get_by_text("tanh · depth 6 × 8").wait_for(timeout=120_000)
-    wait_for_charts(first, 5)
-    wait_for_charts(second, 5)
+    wait_for_charts(first, RESULT_VIEW_CHARTS)
+    wait_for_charts(second, RESULT_VIEW_CHARTS)
     assert first.get_by_text("tanh · depth 6").count() == 0
     assert second.get_by_text("sigmoid · depth 5").count() == 0
     for page in (first, second):
@@ -110,7 +111,7 @@ def test_stop_keeps_what_was_recorded(server, browser):
     page.wait_for_timeout(3000)
     stop.click()
     page.get_by_text("Stopped at step").first.wait_for(timeout=60_000)
-    wait_for_charts(page, 3)
+    wait_for_charts(page, RESULT_VIEW_CHARTS)
     assert_no_exception(page)
     page.screenshot(path=str(ARTIFACTS / "stopped.png"), full_page=True)
     context.close()
@@ -123,7 +124,7 @@ def test_fix_it_reruns_with_the_remedy_in_the_browser(server, browser):
     page.locator("[class*='st-key-fix_button_'] button").click()  # the suggested remedy: batch normalisation
     page.get_by_text("Before and after: batch normalisation").wait_for(timeout=120_000)
     page.get_by_text("With batch normalisation, at initialisation the first layer receives").first.wait_for(timeout=30_000)
-    wait_for_charts(page, 6)
+    wait_for_charts(page, RESULT_VIEW_CHARTS + 2)  # the overlaid profiles and curves above the view
     assert_no_exception(page)
     assert "model.normalization=batch" in page.url
     page.screenshot(path=str(ARTIFACTS / "fix_it.png"), full_page=True)

@@ -14,6 +14,7 @@ from lab.contract.config_io import parse_override
 from lab.text import en
 from tests.support.streamlit_server import (
     ARTIFACTS,
+    RESULT_VIEW_CHARTS,
     assert_no_exception,
     module_server,
     new_page,
@@ -25,7 +26,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 LINK = {"model.kind": "rnn", "data.dataset": "temporal_order", "model.cell": "lstm", "model.output_activation": "softmax",
         "data.sequence_length": "8", "model.width": "8", "training.epochs": "1", "data.num_samples": "128",
         "probe.num_samples": "32"}
-CHARTS = 5  # an rnn run draws more (9 in AppTest: the layer charts and the time views); 5 proves the results drew
+CHARTS = RESULT_VIEW_CHARTS  # an rnn run's first view: the gradient through time (the other views when chosen)
 
 
 @pytest.fixture(scope="module")

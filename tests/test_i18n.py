@@ -372,9 +372,13 @@ def test_the_gallery_in_korean_draws_korean_charts():
 
 
 def test_the_experiment_page_in_korean_draws_korean_charts():
-    app = experiment_page(lang="ko", **{"model.depth": "3", "model.width": "8", "training.epochs": "1", "data.num_samples": "256",
-                                        "probe.num_samples": "64"})
-    assert not app.exception, app.exception
-    specs = page_specs(app)
+    from app.results_view import VIEW_KEY
+
+    specs = []
+    for view in ("gradients", "training", "inside"):  # one view at a time, each chosen before the page's first run
+        app = experiment_page({VIEW_KEY: view}, lang="ko", **{"model.depth": "3", "model.width": "8", "training.epochs": "1",
+                                                             "data.num_samples": "256", "probe.num_samples": "64"})
+        assert not app.exception, app.exception
+        specs += page_specs(app)
     assert len(specs) >= 6  # profile, heatmap, dead, saturation, history, boundary, histogram
     assert_korean(specs)

@@ -17,10 +17,9 @@ import streamlit
 from streamlit.runtime.media_file_manager import MediaFileManager
 
 from app.caches import server_caches
-from app.propagation_view import TOGGLE_KEY
 from lab import load_config, run
 from lab.text import en, ko
-from tests.support.app_test import chart_elements, experiment_page, press_train, set_small
+from tests.support.app_test import chart_elements, choose_view, experiment_page, press_train, set_small
 
 SIGMA_B = math.sqrt(0.05)
 ORDERED_SIGMA_W, CHAOTIC_SIGMA_W = 1.2, 1.5  # either side of σw = 1.327
@@ -99,8 +98,8 @@ def test_moving_sigma_w_across_the_boundary_switches_the_phase_and_draws_the_cha
     app.number_input(key="w.model.sigma_b").set_value(SIGMA_B)
     app.checkbox(key="w.probe.propagation").check()
     app = train_at(app, ORDERED_SIGMA_W)
-    assert not [line for line in markdown_lines(app) if "phase:" in line]  # the section is off until toggled
-    app = app.toggle(key=TOGGLE_KEY).set_value(True).run()
+    assert not [line for line in markdown_lines(app) if "phase:" in line]  # the section is built once its view is chosen
+    app = choose_view(app, "propagation")
     assert not app.exception, app.exception
     assert any(line.startswith("- Ordered phase") for line in markdown_lines(app))
     assert not any(line.startswith("- Chaotic phase") for line in markdown_lines(app))

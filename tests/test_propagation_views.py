@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.propagation_view import TOGGLE_KEY
+from app.results_view import VIEW_KEY
 from lab import load_config, mean_field
 from lab.charts import propagation_charts as charts
 from lab.contract.result import frame
@@ -211,15 +211,15 @@ def title_of(spec: dict) -> str:
 
 
 def open_section(lang="en", **overrides):
-    """The Experiment page on QUERY (its run trained) with the section's toggle already on.
+    """The Experiment page on QUERY (its run trained) with the signal propagation view already chosen.
 
-    The toggle is set through session state before the first run: a second run of a Korean page fails inside AppTest
+    The view is chosen through session state before the first run: a second run of a Korean page fails inside AppTest
     (it re-reads Fix it's selectbox through its format_func outside the script, in English).
     """
     app = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for key, value in {**QUERY, **overrides, **({"lang": lang} if lang != "en" else {})}.items():
         app.query_params[key] = value
-    app.session_state[TOGGLE_KEY] = True
+    app.session_state[VIEW_KEY] = "propagation"
     app.switch_page("app/pages/experiment.py")
     app = app.run()
     assert not app.exception, app.exception
@@ -242,11 +242,11 @@ def test_the_section_shows_where_the_run_is_and_its_measured_charts():
     assert measured <= titles
     assert en.TEXT["propagation_off"] not in [caption.value for caption in app.caption]
 
-    # The toggle itself: off, the section builds nothing; on, it draws (here without propagation frames).
+    # The view control: another view chosen, the section builds nothing; chosen, it draws (here without propagation frames).
     chaotic = experiment_page(**{**QUERY, "model.sigma_w": "2.0", "probe.propagation": "false"})
     assert not chaotic.exception, chaotic.exception
     assert en.CHARTS["phase"]["title"].format(activation="tanh") not in {title_of(spec) for spec in section_specs(chaotic)}
-    chaotic = chaotic.toggle(key=TOGGLE_KEY).set_value(True).run()
+    chaotic = chaotic.segmented_control(key=VIEW_KEY).set_value("propagation").run()
     assert not chaotic.exception, chaotic.exception
     assert "- Chaotic phase" in "\n".join(markdown.value for markdown in chaotic.markdown)
     assert en.TEXT["propagation_off"] in [caption.value for caption in chaotic.caption]  # no frames: how to get them

@@ -1,4 +1,8 @@
-"""Sweeps page: the depth, born-dead and phase-diagram views of a sweep, theory beside; open one or run a small one."""
+"""Sweeps page: the depth, born-dead and phase-diagram views of a sweep, theory beside; open one or run a small one.
+
+A picked preset shows its shipped full-size table at once (experiments/sweeps/tables/, docs/sweeps.md "Shipped
+tables"), until the visitor runs it, opens a folder or uploads a sweep: that view then replaces it.
+"""
 from __future__ import annotations
 
 import tempfile
@@ -20,7 +24,7 @@ from lab.charts.phase_sweep_charts import (
 from lab.charts.sweep_charts import born_dead_chart, depth_view_chart, sweep_summary_table
 from lab.charts.time_sweep_charts import time_lag_chart, time_radius_chart, time_sweep_views
 from lab.contract.config_io import parse_yaml
-from lab.contract.presets import sweep_presets
+from lab.contract.presets import shipped_sweep_table, sweep_presets
 from lab.sweeps.runner import plan_sweep, run_sweep
 from lab.sweeps.table import read_sweep_csv
 from lab.sweeps.theory_views import chance_accuracy, theory_frames, time_theory
@@ -55,8 +59,33 @@ def load_views(folder: Path, name: str | None = None, quick: bool = False) -> di
     settings = cell_settings(planned) if phase_views(frame) else None
     # A recurrent sweep's views (accuracy against T, the time ratio against ρ): mean field's line and chance.
     time = (time_theory(planned), chance_accuracy(planned)) if time_sweep_views(frame) else (None, None)
-    return {"name": name, "quick": quick, "frame": frame, "depth": depth_theory, "dead": dead_theory, "settings": settings,
-            "time": time[0], "chance": time[1]}
+    return {"name": name, "quick": quick, "shipped": False, "frame": frame, "depth": depth_theory, "dead": dead_theory,
+            "settings": settings, "time": time[0], "chance": time[1]}
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def shipped_views(name: str, stamp: tuple) -> dict:
+    """A preset's shipped full-size table as views, made once per server (stamp: the files' sizes and times, so a
+    regenerated table is read again). Expanding the full grid's configs takes a while (1,600 for born_dead): once.
+
+    Shared by every session as it is: the views only read the frames (pandas' copy-on-write guards them).
+    """
+    folder = shipped_sweep_table(name)
+    return {**load_views(folder, name=name), "shipped": True}
+
+
+def shipped_view(name: str) -> dict | None:
+    """The picked preset's shipped table as views, or None when none is shipped."""
+    folder = shipped_sweep_table(name)
+    if folder is None:
+        return None
+    stamp = tuple((path.stat().st_size, path.stat().st_mtime_ns) for path in (folder / "sweep.csv", folder / "sweep.yaml"))
+    return shipped_views(name, stamp)
+
+
+def forget_view() -> None:
+    """Callback: a newly picked preset shows its shipped table, not the view opened or run before."""
+    st.session_state.pop("sweep_view", None)
 
 
 def require_inline_base(data: bytes) -> None:
@@ -102,11 +131,11 @@ def run_small(preset: Path, progress_area) -> None:
         st.session_state["sweep_view"] = load_views(Path(temporary), name=preset.stem, quick=quick)
 
 
-def sources_ui() -> None:
-    """Run a preset sweep, open a local sweep folder, or upload sweep.csv with sweep.yaml."""
+def sources_ui() -> str:
+    """Run a preset sweep, open a local sweep folder, or upload sweep.csv with sweep.yaml; returns the picked preset."""
     presets = sweep_presets()
     left, right = st.columns([3, 1])
-    name = left.selectbox(t("sweep_preset"), list(presets), key="sweep_preset")
+    name = left.selectbox(t("sweep_preset"), list(presets), key="sweep_preset", on_change=forget_view)
     progress_area = st.empty()
     if right.button(t("sweep_run"), width="stretch"):
         run_small(presets[name], progress_area)
@@ -122,6 +151,7 @@ def sources_ui() -> None:
                 st.error(t("run_error", message=error))
     st.file_uploader(t("sweep_upload"), type=["csv", "yaml"], accept_multiple_files=True,
                      key="sweep_upload", on_change=open_uploads)
+    return name
 
 
 def view_title(view: dict) -> str:
@@ -135,6 +165,8 @@ def views(view: dict) -> None:
     """The depth views (signal and weight gradient), the born-dead view and the per-cell table, in the visitor's language."""
     frame, lang = view["frame"], language()
     st.subheader(view_title(view))
+    if view.get("shipped"):
+        st.caption(t("sweep_shipped", runs=len(frame)))
     if time_sweep_views(frame):  # a recurrent sweep: one layer, so the depth views do not apply
         time_views(view)
     elif frame["model.depth"].nunique() > 1:
@@ -190,8 +222,10 @@ def main() -> None:
     """The sweeps page."""
     st.title(t("tab_sweeps"))
     show_flash()
-    sources_ui()
+    preset = sources_ui()
     view = st.session_state.get("sweep_view")
+    if view is None:  # nothing run, opened or uploaded: the picked preset's shipped full-size table, if any
+        view = shipped_view(preset)
     if view is not None:
         views(view)
 

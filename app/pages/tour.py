@@ -2,8 +2,10 @@
 
 Runs happen on demand (a button per section) and go through the same path as the Experiment page's
 (the server's cache, the training queue, progress and Stop), so a section someone has run is shown
-at once to every later visitor. Every number on the page comes from lab.readings.tour and lab.readings.fix_it reading
-the runs' frames; the page's text holds the claims and remedies only.
+at once to every later visitor; the server also warms every section's runs in the background
+(app.tour_warmer), so a section is shown with its numbers and charts without a press once they are in the
+cache. Every number on the page comes from lab.readings.tour and lab.readings.fix_it reading the runs'
+frames; the page's text holds the claims and remedies only.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import streamlit as st
 
 from app.caches import cached_result, cached_spec
 from app.shared import language, obtain_result, recover_stopped_training, remember, session_runs, t
+from app.tour_warmer import tour_warmer
 from lab import config_to_yaml
 from lab.charts import run_charts as charts
 from lab.charts import time_charts
@@ -131,6 +134,12 @@ def note(tour_section: TourSection) -> None:
         st.info(text, icon=":material/lightbulb:")
 
 
+def warming() -> bool:
+    """Whether the server is still warming the tour's runs in the background (app.tour_warmer)."""
+    warmer = tour_warmer()
+    return warmer is not None and not warmer.finished.is_set()
+
+
 def section_ui(tour_section: TourSection) -> None:
     """One section: title, claim, the run button or the runs' numbers, the remedy."""
     key = tour_section.key
@@ -142,7 +151,7 @@ def section_ui(tour_section: TourSection) -> None:
         if st.button(label, key=f"tour_run_{key}", type="primary"):
             results = run_section(tour_section)
         else:
-            st.caption(t(tour_section.not_run))  # how long the runs take
+            st.caption(f"{t(tour_section.not_run)} {t('tour_warming')}" if warming() else t(tour_section.not_run))
             st.markdown(f"**{t('tour_remedy')}:** {t(f'tour_{key}_remedy')}")
             note(tour_section)
             return

@@ -108,7 +108,8 @@ def _profile_data(layers: pd.DataFrame, measure: str, steps: Sequence[int] | Non
         data = _first_and_last(data)
     kind = data["layer_kind"].map({"hidden": texts["hidden"], "output": texts["output"]})
     floor = zero_floor(data[measure])
-    return data.assign(kind=kind, plotted=data[measure].where(data[measure] > 0, floor))
+    # layer_kind is sent as `kind`, in the visitor's language: no mark reads it (a thinner spec).
+    return data.drop(columns="layer_kind").assign(kind=kind, plotted=data[measure].where(data[measure] > 0, floor))
 
 
 def _first_and_last(data: pd.DataFrame) -> pd.DataFrame:
@@ -154,10 +155,14 @@ def heatmap_chart(layers: pd.DataFrame, measure: str = "grad_norm", labels: Mapp
     data = layers.loc[np.isfinite(layers[measure].to_numpy(dtype=np.float64)), ["step", "epoch", "layer", "layer_kind", measure]]
     if data.empty:
         return message_chart(texts["empty"])
-    with np.errstate(divide="ignore"):  # log10(0) = -inf is never plotted: zeros get their own layer
-        data = data.assign(log10_value=np.log10(data[measure]).where(data[measure] > 0), zero=texts["zero"],
-                           kind=data["layer_kind"].map({"hidden": texts["hidden"], "output": texts["output"]}))
     output_layers = data.loc[data["layer_kind"] == "output", "layer"].unique()
+    has_zeros = bool((data[measure] == 0).any())
+    with np.errstate(divide="ignore"):  # log10(0) = -inf is never plotted: zeros get their own layer
+        # Only the columns the marks read (a thinner spec): layer_kind is sent as `kind`, in the visitor's language,
+        # and the zero cells' legend text only when there are zero cells.
+        data = data.assign(log10_value=np.log10(data[measure]).where(data[measure] > 0),
+                           kind=data["layer_kind"].map({"hidden": texts["hidden"], "output": texts["output"]}),
+                           **({"zero": texts["zero"]} if has_zeros else {})).drop(columns="layer_kind")
     label_expr = (f"datum.value == {output_layers[0]} ? datum.label + ' ({texts['output']})' : datum.label"
                   if len(output_layers) == 1 else "datum.label")
     base = alt.Chart(inline(data)).encode(
@@ -169,7 +174,7 @@ def heatmap_chart(layers: pd.DataFrame, measure: str = "grad_norm", labels: Mapp
     )
     cells = base.mark_rect().encode(color=alt.Color("log10_value:Q", scale=alt.Scale(scheme="viridis"), title=texts["color"]))
     parts = [cells.transform_filter(alt.datum[measure] > 0)]
-    if (data[measure] == 0).any():
+    if has_zeros:
         zero_scale = alt.Scale(domain=[texts["zero"]], range=[GREY])
         parts.append(base.mark_rect().encode(color=alt.Color("zero:N", scale=zero_scale, title=None))
                      .transform_filter(alt.datum[measure] == 0))

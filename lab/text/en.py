@@ -191,6 +191,8 @@ TEXT = {
     "tour_qualified": "This run's numbers do not bear the claim out as stated: they qualify it (see above).",
     "tour_open": "Open this experiment on the Experiment page",
     "tour_not_run": "Not run yet in this server: press the button (a few seconds).",
+    # tour warming (#16 goal 9): the caption of a section the server is still warming in the background
+    "tour_warming": "The server is running the tour's experiments in the background, one at a time and never ahead of a visitor's own: reload the page later to see this section's numbers, or press the button to run it now.",
     "tour_fact_accuracy": "Final validation accuracy: {value} (chance: {chance}).",
     "tour_fact_ratio": "{moment}, the first layer's {measure} is {value} of the last hidden layer's.",
     "tour_fact_both_zero": "{moment}, the first and the last hidden layer's {measure} are both exactly 0.",
@@ -242,6 +244,9 @@ TEXT = {
     "sweep_quick": "{name} (quick)",
     "sweep_uploaded": "uploaded sweep",
     "sweep_one_depth": "One depth only: the sweep views compare depths.",
+    # Sweeps page: a preset's shipped full-size table (issue #16 goal 9, experiments/sweeps/tables/)
+    "sweep_shipped": ("The shipped full-size table of this preset ({runs} runs, made with python -m lab sweep; docs/sweeps.md). "
+                      "Run sweep makes your own here, and it replaces this one."),
     # Sweeps page: the phase-diagram view (issue #13, lab/charts/phase_sweep_charts.py)
     "sweep_phase_heading": "Phase diagram: a sweep.csv column over σw²",
     "sweep_phase_axis": "Against",
@@ -267,8 +272,15 @@ TEXT = {
     "help_sigma_w": "Weight scale of the gaussian and orthogonal kernel initializers: weights N(0, σw²/fan_in). Leave 1 for the others.",
     "help_sigma_b": "Bias scale of bias initializer gaussian: biases N(0, σb²). Leave 0 for the others.",
     "digits_fixed": "digits: scikit-learn's 8×8 handwritten digits, 64 pixel features, 10 classes (softmax output), no noise.",
+    # Experiment page: the results' view control (issue #16, app/results_view.py): one view built at a time
+    "view_choose": "View",
+    "view_time": "Gradient through time",
+    "view_gradients": "Gradients per layer",
+    "view_training": "Units and curves",
+    "view_inside": "Boundary and histograms",
+    "view_propagation": "Signal propagation",
+    "view_inside_empty": "This run has no decision boundary (its data is not 2-D) and no histograms.",
     # Experiment page: signal propagation section (issue #13, app/propagation_view.py)
-    "propagation_show": "Show signal propagation: where this initialisation sits in mean-field theory",
     "propagation_off": "This run recorded no signal propagation: tick \"Signal propagation\" in the form's probe section and train again to see q, c and the Jacobians per layer.",
     "propagation_layer": "Layer of the singular-value histogram",
     "phase_point": "Mean field at σw² = {sigma_w2}, σb² = {sigma_b2}: χ1 = {chi_1}, correlation depth ξc = {xi_c} layers.",

@@ -189,6 +189,8 @@ TEXT = {
     "tour_qualified": "이 실행의 측정값은 주장을 그대로 뒷받침하지 않습니다. 위 숫자가 주장을 보완합니다.",
     "tour_open": "이 실험을 실험 페이지에서 열기",
     "tour_not_run": "이 서버에서 아직 실행하지 않았습니다. 버튼을 누르세요 (몇 초).",
+    # tour warming (#16 goal 9): the caption of a section the server is still warming in the background
+    "tour_warming": "서버가 투어의 실험을 백그라운드에서 하나씩 실행하고 있습니다(방문자의 실행이 언제나 먼저입니다). 잠시 후 페이지를 새로 고치면 이 절의 숫자를 볼 수 있고, 지금 바로 보려면 버튼을 누르세요.",
     "tour_fact_accuracy": "최종 검증 정확도: {value} (무작위 추측: {chance}).",
     "tour_fact_ratio": "{moment}, 첫 번째 층의 {measure}은(는) 마지막 은닉층 대비 {value}입니다.",
     "tour_fact_both_zero": "{moment}, 첫 번째 층과 마지막 은닉층의 {measure}이(가) 모두 정확히 0입니다.",
@@ -240,6 +242,9 @@ TEXT = {
     "sweep_quick": "{name} (빠른 모드)",
     "sweep_uploaded": "올린 스윕",
     "sweep_one_depth": "깊이가 하나뿐입니다: 스윕 그래프는 여러 깊이를 비교합니다.",
+    # Sweeps page: a preset's shipped full-size table (issue #16 goal 9, experiments/sweeps/tables/)
+    "sweep_shipped": ("이 프리셋의 전체 크기 결과표입니다 (실행 {runs}개, python -m lab sweep으로 만듦; docs/sweeps.md). "
+                      "스윕 실행을 누르면 여기서 직접 만든 결과가 이 표를 대신합니다."),
     # Sweeps page: the phase-diagram view (issue #13, lab/charts/phase_sweep_charts.py)
     "sweep_phase_heading": "상 다이어그램: σw²에 따른 sweep.csv 열",
     "sweep_phase_axis": "세로축",
@@ -264,8 +269,15 @@ TEXT = {
     "help_sigma_w": "gaussian과 orthogonal 가중치 초기화의 크기입니다: 가중치는 N(0, σw²/fan_in)을 따릅니다. 다른 초기화에서는 1로 두세요.",
     "help_sigma_b": "편향 초기화 gaussian의 크기입니다: 편향은 N(0, σb²)을 따릅니다. 다른 편향 초기화에서는 0으로 두세요.",
     "digits_fixed": "digits: scikit-learn의 8×8 손글씨 숫자 이미지입니다. 픽셀 특성 64개, 클래스 10개(소프트맥스 출력)이며 잡음은 없습니다.",
+    # Experiment page: the results' view control (issue #16, app/results_view.py): one view built at a time
+    "view_choose": "보기",
+    "view_time": "시간에 따른 기울기",
+    "view_gradients": "층별 기울기",
+    "view_training": "유닛과 학습 곡선",
+    "view_inside": "결정 경계와 히스토그램",
+    "view_propagation": "신호 전파",
+    "view_inside_empty": "이 실행에는 결정 경계(데이터가 2차원이 아님)도 히스토그램도 없습니다.",
     # 실험 페이지: 신호 전파 (이슈 #13, app/propagation_view.py)
-    "propagation_show": "신호 전파 보기: 이 초기화가 평균장 이론에서 어디에 있는지",
     "propagation_off": "이 실행은 신호 전파를 기록하지 않았습니다. 층별 q, c와 야코비안을 보려면 양식의 프로브 항목에서 \"신호 전파\"를 선택하고 다시 학습하세요.",
     "propagation_layer": "특이값 히스토그램을 볼 층",
     "phase_point": "σw² = {sigma_w2}, σb² = {sigma_b2}에서의 평균장: χ1 = {chi_1}, 상관 깊이 ξc = {xi_c}개 층.",

@@ -9,11 +9,13 @@ TIMEOUT = 180  # the first Train imports TensorFlow (about 7 s) and traces the m
 SMALL = {"w.model.depth": 3, "w.model.width": 8, "w.training.epochs": 2, "w.data.num_samples": 256, "w.probe.num_samples": 64}
 
 
-def experiment_page(**query) -> AppTest:
-    """The app on its experiment page, optionally opened with URL parameters."""
+def experiment_page(session: dict | None = None, **query) -> AppTest:
+    """The app on its experiment page, optionally opened with URL parameters and session state set before its first run."""
     app = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for key, value in query.items():
         app.query_params[key] = value
+    for key, value in (session or {}).items():
+        app.session_state[key] = value
     app.switch_page("app/pages/experiment.py")
     return app.run()
 
@@ -29,6 +31,13 @@ def press_train(app: AppTest) -> AppTest:
     """Click the form's Train button and wait for the run."""
     (train,) = [button for button in app.button if button.label in ("Train", "학습")]
     return train.click().run(timeout=TIMEOUT)
+
+
+def choose_view(app: AppTest, view: str) -> AppTest:
+    """The Experiment page with one of the results' views chosen (app.results_view builds the chosen view only)."""
+    from app.results_view import VIEW_KEY
+
+    return app.segmented_control(key=VIEW_KEY).set_value(view).run(timeout=TIMEOUT)
 
 
 def chart_elements(app: AppTest) -> list:

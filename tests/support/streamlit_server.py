@@ -12,6 +12,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
+# The charts of a run's first view on the Experiment page (app.results_view builds the chosen view only): an MLP's
+# per-layer profile and heatmap, an rnn's time profile and time heatmap.
+RESULT_VIEW_CHARTS = 2
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 
