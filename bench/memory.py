@@ -34,7 +34,14 @@ import time
 from pathlib import Path
 
 from bench import results_dir
-from tests.support.streamlit_server import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, stop_streamlit
+from tests.support.streamlit_server import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    RESULT_VIEW_CHARTS,
+    free_port,
+    start_streamlit,
+    stop_streamlit,
+)
 
 # The servers measured here are cold ones: the tour warmer (app/tour_warmer.py) would train the tour in the background
 # and compete with every figure. Set LAB_WARM_TOUR=1 in the environment to measure a warming server instead.
@@ -80,7 +87,8 @@ def wait_for_results(page, timeout_ms: int = 900_000) -> None:
         pass  # a run so fast the running indicator came and went
     page.wait_for_function(SCRIPT_IDLE, timeout=timeout_ms)
     page.get_by_text("Verdict").first.wait_for(timeout=timeout_ms)
-    page.wait_for_function(CHARTS_DRAWN.format(count=5), timeout=timeout_ms)
+    # The results show one view at a time (#16 goal 3): its charts, RESULT_VIEW_CHARTS of them by default.
+    page.wait_for_function(CHARTS_DRAWN.format(count=RESULT_VIEW_CHARTS), timeout=timeout_ms)
     if page.locator("[data-testid='stException']").count():
         raise RuntimeError("the app showed an exception")
 
