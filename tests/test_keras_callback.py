@@ -237,15 +237,21 @@ def test_recurrent_layers_equal_the_lab_recurrent_probe_through_time(tmp_path, c
         assert measured_time["cell_grad_rms"].notna().all()
 
 
-def test_a_recurrent_callback_run_writes_and_loads_timesteps(tmp_path):
+def fit_simple_rnn(tmp_path, **callback_options):
+    """A one-layer simple RNN with the lab's initial weights, fit 2 epochs with GradientFlow into tmp_path/run: loaded."""
     config = tiny_config(**{"model.kind": "rnn", "model.cell": "simple", "model.depth": 1, "model.width": 6,
                             "data.dataset": "bit_memory", "data.sequence_length": 8})
     model, probe, _ = recurrent_twin(config)
     dataset, _ = prepare_data(config)
     keras.utils.set_random_seed(0)
     model.fit(dataset.x_train, dataset.y_train, epochs=2, batch_size=32, verbose=0,
-              callbacks=[GradientFlow(probe, tmp_path / "run")])
-    result = store.load(tmp_path / "run")
+              validation_data=(dataset.x_val, dataset.y_val),
+              callbacks=[GradientFlow(probe, tmp_path / "run", **callback_options)])
+    return store.load(tmp_path / "run")
+
+
+def test_a_recurrent_callback_run_writes_and_loads_timesteps(tmp_path):
+    result = fit_simple_rnn(tmp_path)
     assert result.depth == 1 and result.recurrent
     assert sorted(result.timesteps["step"].unique()) == sorted(result.layers["step"].unique())
     assert set(result.timesteps["t"]) == set(range(1, 9))
@@ -314,17 +320,9 @@ def test_a_complete_folder_is_never_rewritten(tmp_path):
 def test_tensorboard_events_written_during_fit_equal_the_run_folder(tmp_path):
     from tests.support.tensorboard_events import assert_layer_scalars_equal_layers_csv, read_events
 
-    config = tiny_config(**{"model.kind": "rnn", "model.cell": "simple", "model.depth": 1, "model.width": 6,
-                            "data.dataset": "bit_memory", "data.sequence_length": 8})
-    model, probe, _ = recurrent_twin(config)
-    dataset, _ = prepare_data(config)
-    keras.utils.set_random_seed(0)
-    model.fit(dataset.x_train, dataset.y_train, epochs=2, batch_size=32, verbose=0,
-              validation_data=(dataset.x_val, dataset.y_val),
-              callbacks=[GradientFlow(probe, tmp_path / "run", tensorboard=tmp_path / "logs")])
+    result = fit_simple_rnn(tmp_path, tensorboard=tmp_path / "logs")
     assert_layer_scalars_equal_layers_csv(tmp_path / "run", tmp_path / "logs")
     values, plugins = read_events(tmp_path / "logs")
-    result = store.load(tmp_path / "run")
     assert sorted(values["epoch/loss"]) == [1, 2]
     np.testing.assert_array_equal([values["epoch/loss"][epoch] for epoch in (1, 2)], result.history["loss"].astype(np.float32))
     steps = sorted(result.layers["step"].unique())
