@@ -1,8 +1,7 @@
 """Vanishing Gradient Lab: the Streamlit app. UI only; everything computed comes from lab/."""
 import streamlit as st
 
-from app.shared import preload_tensorflow, t
-from app.tour_warmer import tour_warmer
+from app.language import t
 from lab.text.i18n import LANGUAGES
 
 st.set_page_config(page_title="Vanishing Gradient Lab", page_icon="📉", layout="wide")
@@ -24,6 +23,11 @@ pages = [
     st.Page("app/pages/sweeps.py", title=t("tab_sweeps"), icon="📊", url_path="sweeps"),
 ]
 st.navigation(pages).run()
+# Imported after the page has run: they bring the training machinery (pydantic, pandas, the run queue), which a
+# fresh server's first page (the gallery, from shipped specs) does not need (#16 goal 2).
+from app.shared import preload_tensorflow  # noqa: E402
+from app.tour_warmer import tour_warmer  # noqa: E402
+
 # Importing TensorFlow in the background holds the interpreter for seconds and delayed the first
 # paint by about 1 s, so it starts a moment after the first page has gone out (see preload_tensorflow).
 preload_tensorflow()

@@ -1,33 +1,60 @@
 """Activation gallery: every activation with its derivative, and softmax on a vector of logits.
 
-Pure numpy: it renders while TensorFlow is still loading in the background.
+At its opening settings every chart comes from the shipped specs (app.gallery_defaults), so a fresh server's
+first page imports neither Altair nor TensorFlow; other settings are built, once per server, by lab.charts.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from app.caches import cached_spec
-from app.shared import language, t
-from lab.charts.gallery_charts import activation_chart, softmax_chart
+from app.gallery_defaults import (
+    DEFAULT_ALPHA,
+    DEFAULT_LOGITS,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_X_RANGE,
+    SOFTMAX,
+    parse_logits,
+    shipped_spec,
+)
+from app.language import language, t
 from lab.science.activations import HIDDEN_ACTIVATIONS
 from lab.text.i18n import chart_labels, description
 
 
 def gallery_chart(name: str, alpha: float, low: float, high: float, language_code: str) -> dict:
-    """An activation's chart spec, built once per setting for every visitor, in the server's chart budget.
+    """An activation's chart spec: shipped at the opening settings, else built once per setting for every visitor,
+    in the server's chart budget.
 
-    Each spec is about 0.25 MB in memory and every slider position makes nine, so an entry count
+    Each spec is about 0.25 MB in memory and every slider position makes twelve, so an entry count
     bounded nothing a hosted server could rely on.
     """
+    if (low, high) == DEFAULT_X_RANGE and alpha == DEFAULT_ALPHA:
+        shipped = shipped_spec(name, language_code)
+        if shipped is not None:
+            return shipped
+    from app.caches import cached_spec
+    from lab.charts.gallery_charts import activation_chart
+
     return cached_spec(("gallery", name, alpha, low, high, language_code), lambda: activation_chart(
         name, alpha=alpha, x_min=low, x_max=high, labels=chart_labels("activation", language_code)))
+
+
+def softmax_spec(logits: list[float], temperature: float, language_code: str) -> dict:
+    """The softmax chart's spec: shipped at the opening logits and temperature, else built (it is small)."""
+    if logits == parse_logits(DEFAULT_LOGITS) and temperature == DEFAULT_TEMPERATURE:
+        shipped = shipped_spec(SOFTMAX, language_code)
+        if shipped is not None:
+            return shipped
+    from lab.charts.gallery_charts import softmax_chart
+
+    return softmax_chart(logits, temperature=temperature, labels=chart_labels("softmax", language_code)).to_dict()
 
 
 def controls() -> tuple[tuple[float, float], float]:
     """The x range and leaky ReLU's alpha."""
     left, right = st.columns(2)
-    x_range = left.slider(t("x_range"), -20.0, 20.0, (-5.0, 5.0), step=0.5, key="gallery_range")
-    alpha = right.slider(t("leaky_alpha"), 0.0, 0.5, 0.01, step=0.01, key="gallery_alpha")
+    x_range = left.slider(t("x_range"), -20.0, 20.0, DEFAULT_X_RANGE, step=0.5, key="gallery_range")
+    alpha = right.slider(t("leaky_alpha"), 0.0, 0.5, DEFAULT_ALPHA, step=0.01, key="gallery_alpha")
     return x_range, alpha
 
 
@@ -46,16 +73,14 @@ def softmax_section() -> None:
     """Softmax turns logits into probabilities; the temperature sharpens or flattens them."""
     st.markdown(f"#### {t('softmax_title')}")
     left, right = st.columns(2)
-    text = left.text_input(t("softmax_logits"), "2.0, 1.0, 0.1, -1.0", key="gallery_logits")
-    temperature = right.slider(t("softmax_temperature"), 0.1, 5.0, 1.0, step=0.1, key="gallery_temperature")
+    text = left.text_input(t("softmax_logits"), DEFAULT_LOGITS, key="gallery_logits")
+    temperature = right.slider(t("softmax_temperature"), 0.1, 5.0, DEFAULT_TEMPERATURE, step=0.1, key="gallery_temperature")
     try:
-        logits = [float(part) for part in text.split(",") if part.strip()]
-        if not logits or len(logits) > 20 or any(abs(value) > 1e6 for value in logits):
-            raise ValueError
+        logits = parse_logits(text)
     except ValueError:
         st.warning(t("softmax_bad_logits"))
         return
-    st.altair_chart(softmax_chart(logits, temperature=temperature, labels=chart_labels("softmax", language())), width="stretch")
+    st.vega_lite_chart(softmax_spec(logits, temperature, language()), width="stretch")
     st.caption(description("softmax", language()))
 
 
