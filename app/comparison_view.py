@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app.shared import language, t
+from app.language import language, t
 from app.url_state import differences
 from lab.charts import run_charts as charts
 from lab.charts import time_charts

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from app.shared import flash, t
+from app.language import t
+from app.shared import flash
 from app.url_state import check_csv_fits, check_ui_limits, link_config, widget_range
 from lab import ConfigError, ExperimentConfig, load_config
 from lab.contract.config import (

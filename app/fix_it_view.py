@@ -11,7 +11,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app.comparison_view import overlay
-from app.shared import flash, language, run_label, session_runs, t
+from app.language import language, t
+from app.shared import flash, run_label, session_runs
 from app.url_state import check_ui_limits
 from lab import ConfigError
 from lab.contract.result import RunResult

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.caches import cached_spec
-from app.shared import language, t
+from app.language import language, t
 from lab.charts import propagation_charts
 from lab.contract.result import RunResult
 from lab.readings import phase

@@ -17,7 +17,7 @@ import streamlit as st
 from app import fix_it_view, propagation_view, time_view
 from app.caches import cached_spec
 from app.comparison_view import MEASURES
-from app.shared import language, t
+from app.language import language, t
 from lab import config_to_yaml
 from lab.charts import run_charts as charts
 from lab.contract.result import RunResult

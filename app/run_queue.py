@@ -43,7 +43,11 @@ class TrainingQueue:
                 if on_wait is not None:
                     on_wait(position + 1)  # may raise (a visitor who leaves): handled below
                 with self._condition:
-                    self._condition.wait(timeout=poll_seconds)
+                    # Sleep only if nothing moved while on_wait ran outside the lock: a slot freed (or a place gained)
+                    # meanwhile was notified before this wait began, and would otherwise cost a whole poll_seconds;
+                    # a crowd of waiters for one config then passes the slot on in milliseconds (#16 goal 8).
+                    if self._waiting.index(ticket) == position and not (position == 0 and self._active < self.slots):
+                        self._condition.wait(timeout=poll_seconds)
         except BaseException:
             with self._condition:
                 if ticket in self._waiting:
@@ -60,8 +64,12 @@ class TrainingQueue:
 
     def visitors_waiting(self) -> bool:
         """Whether any visitor is queued for a slot (what background work checks to give way)."""
+        return self.visitors_queued() > 0
+
+    def visitors_queued(self) -> int:
+        """How many visitors are queued for a slot now (not counting those training)."""
         with self._condition:
-            return bool(self._waiting)
+            return len(self._waiting)
 
     def background_may_start(self, quiet_seconds: float = 0.0) -> bool:
         """No visitor queued or training, and none has finished within quiet_seconds (a visitor changing a

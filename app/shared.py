@@ -1,7 +1,10 @@
-"""What the app's pages share: language, the runs of this session, the cache and the training queue."""
+"""What the app's pages share: the runs of this session, the cache and the training queue (and, from app.language,
+the visitor's language)."""
 from __future__ import annotations
 
 import gc
+import hashlib
+import json
 import os
 import threading
 import time
@@ -10,11 +13,12 @@ import streamlit as st
 
 from app.byte_cache import trim_oldest
 from app.caches import MB, cached_result, megabytes_from_environment, store_result
+from app.language import language, t
 from app.memory_size import result_bytes
 from app.run_queue import TrainingQueue
 from lab import config_to_yaml, run
 from lab.contract.result import RunResult
-from lab.text.i18n import chart_labels, translate
+from lab.text.i18n import chart_labels
 from lab.training.run import partial_result
 from lab.training.runtime import import_tensorflow
 
@@ -24,16 +28,6 @@ PRELOAD_DELAY_SECONDS = 2.0
 # can keep alive: stopped and opened runs, and runs the server's cache has evicted.
 MAX_SESSION_RUNS = 12
 DEFAULT_SESSION_MB = 128
-
-
-def language() -> str:
-    """The visitor's language: 'en' or 'ko' (chosen in the sidebar, also carried in the URL)."""
-    return st.session_state.get("lang", "en")
-
-
-def t(key: str, **values) -> str:
-    """Translate a text key into the visitor's language."""
-    return translate(key, language(), **values)
 
 
 @st.cache_resource
@@ -120,18 +114,28 @@ def obtain_result(config, progress_area, stop_key: str = "stop_training") -> tup
     config_yaml = config_to_yaml(config)
     cached = cached_result(config_yaml)
     if cached is not None:
+        training_log("cached", config_yaml)
         return cached, True
     # Training happens here, outside any cache, so its progress widgets are never replayed.
-    result = train_live(config, progress_area, stop_key)
-    if result.status in ("ok", "diverged"):  # deterministic outcomes; a stopped run is never cached
-        store_result(config_yaml, result)
-    return result, False
+    result, trained = train_live(config, progress_area, stop_key, config_yaml)
+    if not trained:  # a visitor ahead in the queue trained this config: its result, shown as a cached one
+        progress_area.empty()
+    return result, not trained
 
 
-def train_live(config, progress_area, stop_key: str = "stop_training") -> RunResult:
-    """Train in this script run with a queue place, a progress bar, a live chart and a Stop button."""
+def train_live(config, progress_area, stop_key: str = "stop_training", config_yaml: str | None = None) -> tuple[RunResult, bool]:
+    """(result, trained here): train in this script run with a queue place, a progress bar, a live chart and a Stop
+    button, unless the server's cache has the config's result by the time this visitor's turn comes.
+
+    The queue holds one training at a time, and a training stores its deterministic result before it gives up its
+    slot: so a visitor who queued behind another's training of the same config (a class opening one tour link at
+    once, #16 goal 8) finds the result on taking the slot and never trains it again. That second look, under the
+    slot, is the whole single-flight: with one slot, nobody can be training the config meanwhile. (A result the cache
+    cannot hold, LAB_CACHE_MB=0 or one over its budget, is trained again by each visitor, as any uncached run is.)
+    """
     from lab.charts.run_charts import gradient_profile_chart
 
+    config_yaml = config_to_yaml(config) if config_yaml is None else config_yaml
     labels = chart_labels("profile", language(), "preact_grad_rms")
     with progress_area.container():
         status = st.status(t("training", name=config.name), expanded=True)
@@ -149,8 +153,36 @@ def train_live(config, progress_area, stop_key: str = "stop_training") -> RunRes
 
     with training_queue().slot(on_wait=on_wait):
         waiting.empty()
+        cached = cached_result(config_yaml)
+        if cached is not None:
+            training_log("shared", config_yaml)
+            return cached, False
         st.session_state["partial"] = {"config": config, "layers": None, "history": None, "step": 0}
+        training_log("train", config_yaml)
         result = run(config, on_progress=on_progress)
+        training_log("trained", config_yaml)
         st.session_state.pop("partial", None)
+        if result.status in ("ok", "diverged"):  # deterministic outcomes; a stopped run is never cached
+            store_result(config_yaml, result)  # inside the slot: the next visitor in the queue finds it
     status.update(label=t("trained", seconds=result.summary["wall_time_seconds"]), state="complete", expanded=False)
-    return result
+    return result, True
+
+
+TRAINING_LOG = "LAB_TRAINING_LOG"
+_training_log_lock = threading.Lock()
+
+
+def training_log(event: str, config_yaml: str) -> None:
+    """With LAB_TRAINING_LOG set to a file path, one JSON line per event of a visitor's run: cached (the server had
+    it), train / trained (a training's start and end), shared (found in the cache after waiting in the queue).
+    bench/visitors.py counts the trainings and times each session with it; unset (the default), nothing is written."""
+    path = os.environ.get(TRAINING_LOG)
+    if not path:
+        return
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    line = json.dumps({"event": event, "time": time.time(), "session": None if context is None else context.session_id,
+                       "config_sha": hashlib.sha256(config_yaml.encode()).hexdigest()[:12]})
+    with _training_log_lock, open(path, "a", encoding="utf-8") as log:
+        log.write(line + "\n")

@@ -6,7 +6,8 @@ from pathlib import Path
 import streamlit as st
 
 from app.comparison_view import overlay
-from app.shared import flash, remember, session_runs, show_flash, t
+from app.language import t
+from app.shared import flash, remember, session_runs, show_flash
 from lab.runs.archive import load_zip
 from lab.runs.store import RunFolderError, is_complete, load
 

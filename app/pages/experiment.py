@@ -5,7 +5,8 @@ import streamlit as st
 
 from app import experiment_form as form
 from app import fix_it_view, results_view
-from app.shared import flash, language, obtain_result, recover_stopped_training, remember, session_runs, show_flash, t
+from app.language import language, t
+from app.shared import flash, obtain_result, recover_stopped_training, remember, session_runs, show_flash
 from app.url_state import check_ui_limits, config_to_query, query_to_config
 from lab import ConfigError, load_config
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app.shared import flash, language, show_flash, t, training_queue
+from app.language import language, t
+from app.shared import flash, show_flash, training_queue
 from lab import ConfigError
 from lab.charts.phase_sweep_charts import (
     cell_settings,

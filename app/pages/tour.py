@@ -12,7 +12,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app.caches import cached_result, cached_spec
-from app.shared import language, obtain_result, recover_stopped_training, remember, session_runs, t
+from app.language import language, t
+from app.shared import obtain_result, recover_stopped_training, remember, session_runs
 from app.tour_warmer import tour_warmer
 from lab import config_to_yaml
 from lab.charts import run_charts as charts
