@@ -1,17 +1,20 @@
 """The baseline for seeds per second at initialisation: the same forward and backward pass in plain numpy.
 
-A depth-20, width-8 ReLU net on the probe batch (256 samples, 10 gaussian features, He-normal-like
-weights, zero biases, binary cross-entropy from logits). Per seed it records what the lab's probe
-records at step 0: per layer the kernel- and bias-gradient norms, the back-propagated signal's RMS, the
+A depth-20, width-8 ReLU net on the probe batch (256 samples, 10 gaussian features, Glorot-uniform weights
+(the MLP's default initializer), zero biases, binary cross-entropy from logits). Per seed it records what the
+lab's probe records at step 0: per layer the kernel- and bias-gradient norms, the back-propagated signal's RMS, the
 weight norm, the dead fraction, the activation mean and std, and the 64-bin pre-activation histogram;
-and the loss. One seed at a time, and vectorised over seeds (stacked weight tensors through batched matmul).
+and the loss. One seed at a time (in memory, or writing layers.csv, histograms.csv and summary.json per seed),
+and vectorised over seeds (stacked weight tensors through batched matmul).
 `check_against_lab` runs the same function on a lab run's own probe batch and initial weights and
 compares the figures, so the baseline is known to do the lab's work, not less.
 """
 from __future__ import annotations
 
+import json
 import time
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 
@@ -20,12 +23,13 @@ EDGES = np.linspace(-8.0, 8.0, 65)  # the lab's histogram bins; outliers go to t
 
 
 def weights_for(seed: int) -> list[np.ndarray]:
-    """[kernel 1, bias 1, ..., output kernel, output bias] for one seed (truncation aside, He normal)."""
+    """[kernel 1, bias 1, ..., output kernel, output bias] for one seed: Glorot uniform, the MLP's default initializer."""
     rng = np.random.default_rng(seed)
     sizes = [FEATURES] + [WIDTH] * DEPTH + [1]
     weights = []
     for fan_in, fan_out in pairwise(sizes):
-        weights.append(rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, fan_out)).astype(np.float32))
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        weights.append(rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(np.float32))
         weights.append(np.zeros(fan_out, np.float32))
     return weights
 
@@ -110,6 +114,42 @@ def vectorised(inputs: np.ndarray, labels: np.ndarray, stacked: list[np.ndarray]
     }
 
 
+LAYER_COLUMNS = ("grad_norm", "bias_grad_norm", "preact_grad_rms", "weight_norm", "dead_fraction", "activation_mean",
+                 "activation_std")
+
+
+def write_seed(folder: Path, seed: int, figures: dict) -> None:
+    """What the lab writes of these figures, the numpy way: layers.csv, histograms.csv, summary.json in folder/seed-<n>/.
+
+    Full float64 precision (17 digits, as pandas writes the lab's columns); the output row's dead fraction
+    is NaN, as in the lab.
+    """
+    run = Path(folder) / f"seed-{seed}"
+    run.mkdir(parents=True, exist_ok=True)
+    layers = len(figures["grad_norm"])
+    columns = [np.arange(1, layers + 1)] + [np.resize(np.asarray(figures[name], np.float64), layers) for name in LAYER_COLUMNS]
+    columns[LAYER_COLUMNS.index("dead_fraction") + 1][-1] = np.nan
+    np.savetxt(run / "layers.csv", np.column_stack(columns), fmt=["%d"] + ["%.17g"] * len(LAYER_COLUMNS), delimiter=",",
+               header=",".join(("layer", *LAYER_COLUMNS)), comments="")
+    bins = len(EDGES) - 1  # every layer's histogram, the logits' included: one per row of layers.csv
+    histograms = np.column_stack([np.repeat(np.arange(1, layers + 1), bins), np.tile(EDGES[:-1], layers),
+                                  np.tile(EDGES[1:], layers), np.asarray(figures["histograms"]).reshape(-1)])
+    np.savetxt(run / "histograms.csv", histograms, fmt=["%d", "%.17g", "%.17g", "%d"], delimiter=",",
+               header="layer,bin_left,bin_right,count", comments="")
+    (run / "summary.json").write_text(json.dumps({"seed": seed, "loss": figures["loss"]}, indent=2))
+
+
+def one_seed_at_a_time(seeds, folder: Path | None = None) -> float:
+    """Seeds per second of one_seed, weights drawn per seed inside the timing (as the lab must); writing when folder."""
+    inputs, labels = probe_batch()
+    started = time.perf_counter()
+    for seed in seeds:
+        figures = one_seed(inputs, labels, weights_for(seed))
+        if folder is not None:
+            write_seed(folder, seed, figures)
+    return len(seeds) / (time.perf_counter() - started)
+
+
 def probe_batch() -> tuple[np.ndarray, np.ndarray]:
     """A fixed gaussian probe batch and binary labels."""
     rng = np.random.default_rng(0)
@@ -117,12 +157,9 @@ def probe_batch() -> tuple[np.ndarray, np.ndarray]:
 
 
 def seeds_per_second(seeds: int = 300) -> dict:
-    """Both baselines' rates, weights drawn per seed inside the timing (as the lab must)."""
+    """Both baselines' rates in memory, weights drawn per seed inside the timing (as the lab must)."""
+    one = one_seed_at_a_time(range(seeds))
     inputs, labels = probe_batch()
-    started = time.perf_counter()
-    for seed in range(seeds):
-        one_seed(inputs, labels, weights_for(seed))
-    one = seeds / (time.perf_counter() - started)
     started = time.perf_counter()
     per_seed = [weights_for(seed) for seed in range(seeds)]
     vectorised(inputs, labels, [np.stack([weights[index] for weights in per_seed]) for index in range(2 * (DEPTH + 1))])

@@ -45,6 +45,9 @@ def test_instrumentation_quick_compares_the_lab_with_fit(tmp_path):
     row = figures["depths"]["5"]
     assert positive(row["lab_over_fit"]) and positive(row["every_step_over_every_epoch"])
     assert row["fit"]["steps"] == row["lab"]["steps"]  # the same work on both sides
+    whole = figures["whole_runs"]["5"]  # goal 6: a whole lab.run (build, trace, train, records) against a fresh fit
+    assert positive(whole["lab_over_fit_wall"]) and whole["lab"]["steps"] == whole["fit"]["steps"]
+    assert positive(whole["parts_ms"]["probe_trace"])
 
 
 def test_sweep_seeds_quick_measures_the_lab_and_its_numpy_baseline(tmp_path):

@@ -36,8 +36,8 @@ class SweepProgress:
     errors: list[str] = field(default_factory=list)
 
 
-def reuses_architecture(planned: PlannedRun) -> bool:
-    """Whether a worker reuses the model it built for an earlier seed of the cell (runs at initialisation)."""
+def batched_by_cell(planned: PlannedRun) -> bool:
+    """Whether seeds of the cell go to one worker as a batch (runs at initialisation, milliseconds each)."""
     return planned.config.training.epochs == 0
 
 
@@ -45,14 +45,15 @@ def batches(pending: list[PlannedRun], workers: int) -> list[list[PlannedRun]]:
     """Runs at initialisation: consecutive seeds of one grid cell, a few batches per worker; training runs: one each.
 
     Batching seeds of a cell lets one worker build and trace its architecture once for all of them (a
-    seed then costs milliseconds). A training run builds its own model and takes seconds, so a batch
-    would save nothing and only make the last worker finish alone, with the others idle.
+    seed then costs milliseconds). A training run takes seconds, so a batch would only make the last worker
+    finish alone, with the others idle; each worker still builds an architecture once and reuses it for every
+    training run of it that it is given (lab.sweeps.worker.reused_components).
     """
-    reusable = sum(1 for planned in pending if reuses_architecture(planned))
+    reusable = sum(1 for planned in pending if batched_by_cell(planned))
     size = max(1, min(MAX_BATCH, math.ceil(reusable / max(1, workers * 4))))
     groups, current = [], []
     for planned in pending:
-        alone = not reuses_architecture(planned)
+        alone = not batched_by_cell(planned)
         if current and (alone or len(current) >= size or current[-1].cell != planned.cell):
             groups.append(current)
             current = []
@@ -105,11 +106,15 @@ def start_worker() -> None:
 
 def run_local(groups: list[list[str]], workers: int, fast: bool = True, runs_dir: str | None = None) -> Iterator[list]:
     """Batches in this process (1 worker) or in a pool of spawned processes, one TF thread each."""
-    from lab.sweeps.worker import run_batch
+    from lab.sweeps.worker import forget_architectures, kernels_kept, run_batch
 
     if workers <= 1:
-        for group in groups:
-            yield run_batch(group, fast, runs_dir)
+        try:
+            with kernels_kept():  # TensorFlow's kernel cache dropped once per sweep, not after every batch
+                for group in groups:
+                    yield run_batch(group, fast, runs_dir)
+        finally:
+            forget_architectures()  # this process (the app's server, a notebook) lives on: its reused networks go
         return
     if not groups:
         return

@@ -191,7 +191,7 @@ def build_network(model_config: ModelConfig, num_features: int, num_classes: int
     # One flat vector in, split inside the graph: converting and checking 2·(depth+1) separate
     # arguments cost more per call than the assignment itself. Every variable is assigned, the moving
     # statistics included, so a reused network (the sweep's fast path) equals a fresh build bit for bit.
-    @tf.function(input_signature=[tf.TensorSpec([sum(sizes)], tf.float32)])
+    @tf.function(input_signature=[tf.TensorSpec([sum(sizes)], tf.float32)], autograph=False)
     def assign_flat(flat):
         for variable, part, shape in zip(variables, tf.split(flat, sizes), shapes):
             variable.assign(tf.reshape(part, shape))
@@ -205,5 +205,9 @@ def build_network(model_config: ModelConfig, num_features: int, num_classes: int
         projection_shapes=tuple((index, tuple(projection.kernel.shape)) for index, projection in projections),
         normalization_variables=tuple((variable.name, tuple(variable.shape)) for variable in normalization_variables),
     )
-    reinitialize(network, model_config, seed)
+    # The first values are assigned eagerly, one variable at a time: tracing assign_flat (and optimising its graph
+    # at the first call) cost 20-130 ms a build, far more than these assignments, and most networks are never
+    # re-initialised. The values are the same float32 numbers assign_weights gives (each cast alone, not concatenated).
+    for variable, value in zip(variables, seeded_weights(network, model_config, seed)):
+        variable.assign(np.asarray(value, dtype=np.float32).reshape(variable.shape))
     return network

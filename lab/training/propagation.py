@@ -24,7 +24,7 @@ def make_slopes(activation_layer):
     """A compiled function: pre-activations (any shape, float32) -> the activation's derivative there (numpy)."""
     tf = import_tensorflow()
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32)])
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32)], autograph=False)
     def slopes(values):
         with tf.GradientTape() as tape:
             tape.watch(values)

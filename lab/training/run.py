@@ -1,6 +1,7 @@
 """run(config) -> RunResult: data, model, instrumented training, the frames and the summary."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import platform
 import threading
@@ -117,15 +118,30 @@ def release_run(trainer) -> None:
     Only this run's own entries are removed. Nothing computed changes: the frames are already built
     from numpy values. The kernel cache is cleared by the last run in flight (_leave_run).
     """
+    release_components((trainer.network, trainer.steps, trainer.probe), [trainer.slopes.function] if trainer.slopes else [])
+
+
+def release_components(components: tuple, extra_functions=()) -> None:
+    """Remove the gradient-registry entries of a (network, steps, probe) no run will use again (release_run's, and a
+    sweep worker's reused architectures when its sweep ends: lab.sweeps.worker.forget_architectures)."""
     from lab.training.runtime import release_custom_gradients
 
-    steps = trainer.steps
-    functions = [steps.train_step, steps.evaluate, steps.probabilities, trainer.probe, trainer.network.assign_weights]
-    if trainer.slopes is not None:
-        functions.append(trainer.slopes.function)
-    if hasattr(trainer.probe, "function"):  # the recurrent probe exposes its tf.function
-        functions.append(trainer.probe.function)
+    network, steps, probe = components
+    functions = [steps.train_step, steps.logits, probe, network.assign_weights, *extra_functions]
+    if hasattr(probe, "function"):  # the recurrent probe exposes its tf.function
+        functions.append(probe.function)
     release_custom_gradients(functions)
+
+
+@contextlib.contextmanager
+def one_run_in_flight():
+    """Count what runs inside as one run in flight: TensorFlow's kernel cache is dropped once, when it ends, not after
+    each run inside (a sweep worker's batch: the next run needs the very same kernels)."""
+    _enter_run()
+    try:
+        yield
+    finally:
+        _leave_run(None)
 
 
 def final_metrics(history: pd.DataFrame) -> dict:

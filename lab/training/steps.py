@@ -55,7 +55,7 @@ LOOP_MIN_STEPS = 4
 
 
 class CompiledSteps:
-    """The tf.functions of one run: training step, evaluation, and class probabilities."""
+    """The compiled functions of one run: the training step and the inference forward (evaluation, class probabilities)."""
 
     def __init__(self, network: Network, training: TrainingConfig, binary: bool):
         tf = import_tensorflow()
@@ -75,10 +75,25 @@ class CompiledSteps:
         self.steps_per_call = 1 if every != "epoch" and every < LOOP_MIN_STEPS else None
         self.train_step = tf.function(
             self._train_steps if self.steps_per_call is None else self._train_one,
-            input_signature=[*signature, tf.TensorSpec([None], tf.int32), tf.TensorSpec([], tf.int32)],
+            input_signature=[*signature, tf.TensorSpec([None], tf.int32), tf.TensorSpec([], tf.int32)], autograph=False,
         )
-        self.evaluate = tf.function(self._evaluate, input_signature=signature)
-        self.probabilities = tf.function(self._probabilities, input_signature=signature[:1])
+        # One compiled forward serves the validation and the boundary grid; the few ops after the logits run
+        # eagerly (the same kernels). Two traced forwards cost 40-170 ms of tracing and graph optimisation a
+        # run (depth 5-50), far more than their eager tails at 11 calls a run.
+        self.logits = tf.function(self._logits, input_signature=signature[:1], autograph=False)
+
+    def reset_optimizer(self) -> None:
+        """Give the optimizer a fresh one's state: step count and every slot (momentum, velocity ...) back to 0.
+
+        For a network reused across runs (lab.sweeps.worker): with its weights re-initialised too, the next training
+        is bit for bit a fresh build's, on the graphs already traced. Every Keras slot starts at zero; the learning
+        rate is the config's and is left as it is.
+        """
+        import numpy as np
+
+        for variable in self.optimizer.variables:
+            if variable.name != "learning_rate":
+                variable.assign(np.zeros(variable.shape, variable.dtype))
 
     def _train_one(self, inputs, labels, order, batch_size):
         """_train_steps for an order of one batch, without the loop."""
@@ -120,16 +135,20 @@ class CompiledSteps:
         self.optimizer.apply_gradients(zip(gradients, self.variables))
         return tf.reduce_sum(losses), correct_predictions(logits, labels, self.binary)
 
-    def _evaluate(self, inputs, labels):
+    def _logits(self, inputs):
+        """The network's logits in inference mode (compiled as self.logits)."""
+        return self.network.model(inputs, training=False)
+
+    def evaluate(self, inputs, labels):
         """(summed loss, correct count) on a set, without updating."""
         tf = import_tensorflow()
-        logits = self.network.model(inputs, training=False)
+        logits, labels = self.logits(inputs), tf.constant(labels, tf.int32)
         return tf.reduce_sum(per_sample_loss(logits, labels, self.binary)), correct_predictions(logits, labels, self.binary)
 
-    def _probabilities(self, inputs):
+    def probabilities(self, inputs):
         """Class probabilities for display: sigmoid or softmax of the logits."""
         tf = import_tensorflow()
-        logits = self.network.model(inputs, training=False)
+        logits = self.logits(inputs)
         if self.binary:
             positive = tf.sigmoid(logits)
             return tf.concat([1.0 - positive, positive], axis=1)
