@@ -48,6 +48,11 @@ def test_the_opening_page_draws_the_shipped_specs_and_another_setting_builds_its
     assert not leaky <= set(map(json.dumps, expected))  # not the opening curve
 
 
+def fresh_python(code: str) -> str:
+    """What code prints in a new interpreter (nothing imported before it)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def test_the_first_page_imports_neither_altair_nor_pandas():
     # What app/pages/gallery.py and streamlit_app.py import before the page has been sent (lab's public names load
     # on first use), with the shipped specs read: the heavy modules must still be absent.
@@ -55,8 +60,7 @@ def test_the_first_page_imports_neither_altair_nor_pandas():
             "assert app.gallery_defaults.shipped_specs('ko'); "
             "print(sorted(m for m in ('altair', 'pandas', 'pydantic', 'yaml', 'tensorflow', 'app.shared') "
             "if m in sys.modules))")
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert output.strip() == "[]"
+    assert fresh_python(code) == "[]"
 
 
 def test_lab_public_names_still_load_on_first_use():
@@ -64,5 +68,4 @@ def test_lab_public_names_still_load_on_first_use():
             "from lab import run, load_config, RunResult, report, store, mean_field; "
             "assert lab.run is run and lab.report.__name__ == 'lab.readings.report' and lab.store.__name__ == 'lab.runs.store'; "
             "from lab.contract.result import LAB_VERSION; print(lab.__version__ == LAB_VERSION)")
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert output.split()[0] == "True"
+    assert fresh_python(code) == "True"
