@@ -117,13 +117,13 @@ def obtain_result(config, progress_area, stop_key: str = "stop_training") -> tup
         training_log("cached", config_yaml)
         return cached, True
     # Training happens here, outside any cache, so its progress widgets are never replayed.
-    result, trained = train_live(config, progress_area, stop_key, config_yaml)
+    result, trained = train_live(config, config_yaml, progress_area, stop_key)
     if not trained:  # a visitor ahead in the queue trained this config: its result, shown as a cached one
         progress_area.empty()
     return result, not trained
 
 
-def train_live(config, progress_area, stop_key: str = "stop_training", config_yaml: str | None = None) -> tuple[RunResult, bool]:
+def train_live(config, config_yaml: str, progress_area, stop_key: str = "stop_training") -> tuple[RunResult, bool]:
     """(result, trained here): train in this script run with a queue place, a progress bar, a live chart and a Stop
     button, unless the server's cache has the config's result by the time this visitor's turn comes.
 
@@ -135,7 +135,6 @@ def train_live(config, progress_area, stop_key: str = "stop_training", config_ya
     """
     from lab.charts.run_charts import gradient_profile_chart
 
-    config_yaml = config_to_yaml(config) if config_yaml is None else config_yaml
     labels = chart_labels("profile", language(), "preact_grad_rms")
     with progress_area.container():
         status = st.status(t("training", name=config.name), expanded=True)

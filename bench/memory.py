@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 from bench import results_dir
+from bench.app_timing import CHARTS_DRAWN, SCRIPT_IDLE
 from tests.support.streamlit_server import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -47,9 +48,6 @@ from tests.support.streamlit_server import (
 # and compete with every figure. Set LAB_WARM_TOUR=1 in the environment to measure a warming server instead.
 os.environ.setdefault("LAB_WARM_TOUR", "0")
 
-CHARTS_DRAWN = ("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas, "
-                "[data-testid=\"stVegaLiteChart\"] svg.marks').length >= {count}")
-SCRIPT_IDLE = "!document.querySelector('[data-testid=\"stStatusWidget\"]')"
 MB = 1024 * 1024
 SESSION_TTL_SECONDS = 120  # Streamlit's server.disconnectedSessionTTL, left at its default here as on Cloud
 

@@ -14,28 +14,27 @@ writes bench/results/sweep_seeds.json.
 """
 from __future__ import annotations
 
+import argparse
+import contextlib
+import json
 import os
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
 
-# Before anything imports TensorFlow: one thread, as a sweep worker has (lab.sweeps.runner.WORKER_ENVIRONMENT).
-os.environ.update({"LAB_TF_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"})
+from threadpoolctl import threadpool_limits
 
-import argparse  # noqa: E402 - after the environment above
-import contextlib  # noqa: E402
-import json  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+from bench import results_dir
+from bench.numpy_baseline import one_seed_at_a_time
+from bench.numpy_baseline import seeds_per_second as numpy_seeds_per_second
+from lab import load_config
+from lab.contract.config_io import config_to_yaml
+from lab.sweeps.runner import MAX_BATCH, WORKER_ENVIRONMENT, run_sweep
 
-from threadpoolctl import threadpool_limits  # noqa: E402
-
-from bench import results_dir  # noqa: E402
-from bench.numpy_baseline import one_seed_at_a_time  # noqa: E402
-from bench.numpy_baseline import seeds_per_second as numpy_seeds_per_second  # noqa: E402
-from lab import load_config  # noqa: E402
-from lab.contract.config_io import config_to_yaml  # noqa: E402
-from lab.sweeps.runner import MAX_BATCH, WORKER_ENVIRONMENT, run_sweep  # noqa: E402
+# One thread, as a sweep worker has, set before TensorFlow is imported (at the first run: importing lab never does).
+os.environ.update(WORKER_ENVIRONMENT)
 
 BASE = {"data": {"dataset": "gaussian", "num_features": 10}, "model": {"depth": 20, "width": 8, "activation": "relu"},
         "training": {"epochs": 0}}

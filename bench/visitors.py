@@ -40,7 +40,8 @@ from pathlib import Path
 import psutil
 
 from bench import results_dir
-from bench.app_timing import PAGE_CLOCK, SCRIPT_IDLE, ScriptRuns, settle, start_server
+from bench.app_timing import CHARTS_DRAWN, PAGE_CLOCK, SCRIPT_IDLE, ScriptRuns, settle, start_server
+from bench.memory import memory_of
 from bench.sweep_workers import IDLE_CORES, wait_until_idle
 from tests.support.streamlit_server import CHROMIUM, CHROMIUM_ARGS, free_port, stop_streamlit
 
@@ -51,8 +52,6 @@ TIMEOUT_S = 600.0
 PRESS_DELAY_MS = 1500  # the scheduled press, this long after the last page is told: every page's timer is set by then
 # A small experiment the warm-up trains on the Experiment page (its URL trains it on opening): TensorFlow imported.
 WARM_UP = "experiment?training.epochs=1&data.num_samples=256&probe.num_samples=64"
-CHARTS_DRAWN = ("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas, "
-                "[data-testid=\"stVegaLiteChart\"] svg.marks').length >= {count}")
 # Every page presses its button at one wall-clock time; its clock notes the press as PAGE_CLOCK's pointer press does.
 SCHEDULE_PRESS = """
 ([at, selector]) => {
@@ -88,10 +87,7 @@ class PeakMemory:
         """The peak: the larger of the samples' and the server process's own VmHWM (its exact peak resident)."""
         self._stop.set()
         self._thread.join()
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return max(self.peak_mb, int(line.split()[1]) / 1024)
-        return self.peak_mb
+        return max(self.peak_mb, memory_of(self.process.pid)["peak_mb"])
 
 
 def read_log(path: Path) -> list[dict]:

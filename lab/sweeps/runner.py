@@ -91,7 +91,8 @@ def start_worker() -> None:
     Ray). TensorFlow is imported with them before the worker takes its first batch; if that fails, the
     first run fails again with the cause, as without the initializer. At exit a worker has written its
     run folders (summary.json last) and sent its results, yet Python's teardown of TensorFlow took
-    1.1-1.7 s while the sweep waited for the pool to close: os._exit skips it.
+    1.1-1.7 s while the sweep waited for the pool to close: os._exit skips it. Only sweep batches run in a worker,
+    so it keeps TensorFlow's kernel cache for its life (the next batch needs the same kernels).
     """
     os.environ.update(WORKER_ENVIRONMENT)
     watch_parent()
@@ -101,6 +102,9 @@ def start_worker() -> None:
         import_tensorflow()
     except Exception:  # noqa: BLE001 - reported by the first run, which imports it again
         pass
+    from lab.sweeps.worker import keep_kernels_for_this_process
+
+    keep_kernels_for_this_process()
     atexit.register(os._exit, 0)  # after the import: atexit runs last-registered first, so TF's own hooks are skipped too
 
 

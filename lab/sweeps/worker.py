@@ -13,7 +13,6 @@ process (a sweep worker, never the app).
 from __future__ import annotations
 
 import copy
-import multiprocessing
 import re
 import traceback
 from collections import OrderedDict
@@ -87,16 +86,15 @@ def measure_together(configs: list[ExperimentConfig]) -> dict[int, tuple]:
             data = prepare_data(config)
         except Exception:  # noqa: BLE001 - the run alone reports it
             continue
-        key = f"{architecture_key(config, data[0].num_features, data[0].num_classes)}|{len(data[1])}"
-        groups.setdefault(key, []).append((position, config, data))
+        key = architecture_key(config, data[0].num_features, data[0].num_classes)
+        groups.setdefault((key, len(data[1])), []).append((position, config, data))  # and the probe batch's size
     measured = {}
-    for members in groups.values():
+    for (key, _), members in groups.items():
         if len(members) < 2:
             continue
         try:
             _, first, data = members[0]
             network, steps, probe = reused_components(first, data[0].num_features, data[0].num_classes)
-            key = architecture_key(first, data[0].num_features, data[0].num_classes)
             if key not in _SEED_BATCHES:
                 _SEED_BATCHES[key] = SeedBatchProbe(network, probe)
             readings = _SEED_BATCHES[key](
@@ -146,8 +144,6 @@ def run_batch(config_yamls: list[str], fast: bool = True, runs_dir: str | None =
     # One BLAS thread, like TensorFlow's one thread per worker: with numpy's default threads on cores already full,
     # the propagation probe's SVDs and the orthogonal initializer's QRs took most of a sweep (isometry.yaml --quick:
     # 123 s of CPU, 20 s with one thread). OpenBLAS gives bit-identical results either way at these sizes (checked).
-    if multiprocessing.parent_process() is not None:  # a spawned pool worker (runner.run_local): only sweeps run here
-        keep_kernels_for_this_process()
     with threadpool_limits(limits=1, user_api="blas"), kernels_kept():
         for start in range(0, len(config_yamls), SEEDS_PER_CALL):
             texts = config_yamls[start:start + SEEDS_PER_CALL]
@@ -164,8 +160,8 @@ def kernels_kept():
     lab.training.run drops the cache (its kernels and instantiated graphs) when the last run in flight ends: the
     memory of a long-lived server. The next seed of a sweep needs the very same graphs: rebuilding them after
     every run cost 130 ms of a 7 ms run at initialisation, and the batched probe's graph 1 s after every batch
-    (depth 20, width 8, load 5-10). In a spawned pool worker, which runs only sweep batches and then exits, the
-    cache is kept for the life of the process (start_worker's process; see keep_kernels_for_this_process).
+    (depth 20, width 8, load 5-10). A spawned pool worker, which runs only sweep batches and then exits, keeps the
+    cache for its whole life (runner.start_worker calls keep_kernels_for_this_process).
     """
     from lab.training.run import one_run_in_flight
 
@@ -186,7 +182,8 @@ _PROCESS_HOLD: list = []  # the kernels_kept() entered for the life of this proc
 
 
 def keep_kernels_for_this_process() -> None:
-    """Keep TensorFlow's kernel cache for the rest of this process (a sweep's pool worker: nothing else runs here)."""
+    """Keep TensorFlow's kernel cache for the rest of this process (a sweep's pool worker, from runner.start_worker:
+    nothing else runs there)."""
     if not _PROCESS_HOLD:
         hold = kernels_kept()
         hold.__enter__()

@@ -13,11 +13,6 @@ from lab.training.probes import ProbeReading
 HISTOGRAM_EDGES = np.linspace(-8.0, 8.0, 65)
 
 
-def dead_fraction(layer_output: np.ndarray) -> float:
-    """Share of units whose output is exactly 0 for every probe sample ("dead on the probe")."""
-    return float(np.mean(np.all(layer_output == 0.0, axis=0)))
-
-
 def saturated_fraction(name: str, preactivation: np.ndarray, alpha: float) -> float:
     """Share of (unit, sample) pairs where |f'(z)| < 5% of its maximum; NaN without a saturating regime."""
     if name not in act.SATURATING:
@@ -45,7 +40,8 @@ def stacked_groups(arrays) -> list[tuple[int, np.ndarray]]:
 
 
 def dead_fractions(layer_outputs) -> list[float]:
-    """dead_fraction of each layer (a count over units, exact: the same numbers as one call per layer)."""
+    """Each layer's share of units whose output is exactly 0 for every probe sample ("dead on the probe"), the layers
+    of one shape counted together (a count: the same numbers layer by layer)."""
     fractions = []
     for _, outputs in stacked_groups(layer_outputs):
         fractions += [float(value) for value in np.mean(np.all(outputs == 0.0, axis=1).reshape(len(outputs), -1), axis=1)]

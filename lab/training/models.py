@@ -199,6 +199,8 @@ def build_network(model_config: ModelConfig, num_features: int, num_classes: int
     def assign_weights(values):
         assign_flat(np.concatenate([np.ravel(value) for value in values]).astype(np.float32))
 
+    assign_weights.function = assign_flat  # for lab.training.run.release_components and lab.training.seed_batch
+
     dense_count = 2 * (model_config.depth + 1)
     network = Network(
         model, blocks, assign_weights, weight_shapes=tuple(zip(shapes[0:dense_count:2], shapes[1:dense_count:2])),

@@ -105,4 +105,5 @@ def make_probe(network: Network, num_features: int, binary: bool):
             activations=tuple(value.numpy() for value in acts),
         )
 
+    read.function = probe  # for lab.training.run.release_components and lab.training.seed_batch
     return read

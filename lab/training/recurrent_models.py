@@ -113,6 +113,7 @@ def build_recurrent_network(cell: str, depth: int, units: int, activation: str, 
             raise ValueError(f"weights: expected shapes {shapes}, got {given}")
         assign_flat(np.concatenate([np.ravel(value) for value in values]).astype(np.float32))
 
+    assign_weights.function = assign_flat  # for lab.training.run.release_components
     network = RecurrentNetwork(model, recurrent, output_dense, cell, activation, assign_weights, shapes)
     assign_weights(weights)
     return network

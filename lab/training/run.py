@@ -127,10 +127,9 @@ def release_components(components: tuple, extra_functions=()) -> None:
     from lab.training.runtime import release_custom_gradients
 
     network, steps, probe = components
-    functions = [steps.train_step, steps.logits, probe, network.assign_weights, *extra_functions]
-    if hasattr(probe, "function"):  # the recurrent probe exposes its tf.function
-        functions.append(probe.function)
-    release_custom_gradients(functions)
+    # The compiled functions themselves: the numpy-facing wrappers keep theirs as .function.
+    release_custom_gradients([steps.train_step, steps.logits, probe.function, network.assign_weights.function,
+                              *extra_functions])
 
 
 @contextlib.contextmanager

@@ -22,21 +22,6 @@ from lab.training.probes import ProbeReading
 from lab.training.runtime import import_tensorflow
 
 
-def compiled_function(wrapper, name: str):
-    """The tf.function a numpy-facing wrapper calls: its `function` attribute, else the closure variable `name`.
-
-    make_probe's `read` and build_network's `assign_weights` keep their tf.function in a closure; reaching it
-    there (rather than tracing a copy of their code) is what makes the nested call the same graph.
-    """
-    function = getattr(wrapper, "function", None)
-    if function is not None:
-        return function
-    cells = dict(zip(wrapper.__code__.co_freevars, wrapper.__closure__ or ()))
-    if name not in cells:
-        raise TypeError(f"{wrapper.__qualname__} keeps no compiled function named {name!r}")
-    return cells[name].cell_contents
-
-
 class SeedBatchProbe:
     """probe_seeds(weights, inputs, labels) -> one ProbeReading per seed, for one built MLP and its probe.
 
@@ -46,8 +31,9 @@ class SeedBatchProbe:
 
     def __init__(self, network: Network, probe):
         tf = import_tensorflow()
-        assign = compiled_function(network.assign_weights, "assign_flat")
-        measure = compiled_function(probe, "probe")
+        # The network's and the probe's own compiled functions (their wrappers keep them as .function): nested calls
+        # of the very graphs a run alone uses.
+        assign, measure = network.assign_weights.function, probe.function
 
         structure = measure.get_concrete_function().structured_outputs  # the probe's own signature: no retrace
         flat_outputs = tf.nest.flatten(structure)
